@@ -19,7 +19,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "starting services (Redis, Kafka)"
-if ! bash infra/scripts/services.sh up --started-file "$started_file" --env-file "$ROOT/.run/test-services.env"; then
+if ! bash infra/scripts/services.sh up --require-kafka --started-file "$started_file" --env-file "$ROOT/.run/test-services.env"; then
   log "FAILED: the tests need Redis and Kafka; see the messages above for the missing piece"
   exit 1
 fi
