@@ -14,7 +14,19 @@ export interface PickResult {
   host: Host;
   /** The policy's score for the picked host, when it has one (lower is better). */
   score?: number;
+  /** The named terms behind `score`, when a custom score function supplied them (explainability). */
+  terms?: Readonly<Record<string, number>>;
 }
+
+/**
+ * A host's score for least_request (lower is better) with the terms that produced it. Issue #5
+ * plugs a pool-pressure / latency-aware score in here (DESIGN.md section 2, coordination step 3).
+ */
+export interface HostScore {
+  score: number;
+  terms: Record<string, number>;
+}
+export type HostScoreFn = (host: Host, ctx: PickContext | undefined) => HostScore;
 
 export interface LoadBalancer {
   readonly policy: LbPolicy;
@@ -29,6 +41,8 @@ export interface LbDeps {
   random: Random;
   /** The proxy's own zone, for zone-aware balancing. */
   localZone?: string;
+  /** least_request only: replaces the default active-request score (see HostScoreFn). */
+  scoreOf?: HostScoreFn;
 }
 
 export type LoadBalancerFactory = (hosts: HostSet, cfg: LoadBalancerConfig, deps: LbDeps) => LoadBalancer;
