@@ -1,3 +1,46 @@
 export * from "./clock.js";
+export {
+  HealthCheckTracker,
+  type HealthCheckTrackerOptions,
+  type HealthSnapshot,
+  type HealthThresholds,
+  type HealthTransition,
+  type HealthTransitionEvent,
+} from "./health/state.js";
 export * from "./host.js";
+export { murmur3 } from "./lb/hash.js";
+export { createLoadBalancer, createPolicy } from "./lb/index.js";
+export { activeRequestScore, LeastRequestLoadBalancer, type LeastRequestOptions } from "./lb/least-request.js";
+export { RandomLoadBalancer } from "./lb/random.js";
+export { RingHashLoadBalancer, type RingHashOptions } from "./lb/ring-hash.js";
+export { RoundRobinLoadBalancer } from "./lb/round-robin.js";
+export { FilteredHostSource, type HostSource } from "./lb/source.js";
 export * from "./lb/types.js";
+export { WeightedRoundRobinLoadBalancer } from "./lb/weighted-round-robin.js";
+export {
+  AvailableHosts,
+  effectiveWeight,
+  type SlowStartConfig,
+  searchCumulative,
+  slowStartFactor,
+} from "./lb/weights.js";
+export {
+  type SpillReason,
+  type ZoneAwareConfig,
+  ZoneAwareLoadBalancer,
+  type ZoneMode,
+} from "./lb/zone-aware.js";
+export {
+  type BuiltinEjectionReason,
+  classifyStatus,
+  type EjectionReason,
+  type EjectOutcome,
+  type OutlierClusterSnapshot,
+  OutlierDetector,
+  type OutlierDetectorOptions,
+  type OutlierEvent,
+  type OutlierHostSnapshot,
+  type OutlierListener,
+  type OutlierResult,
+  type OutlierResultKind,
+} from "./outlier/detector.js";
