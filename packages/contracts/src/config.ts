@@ -193,8 +193,8 @@ export const RetrySchema = z
     maxRetries: z.number().int().min(0).max(5).default(1),
     /** Retries allowed as a percent of active requests (Envoy/Finagle retry budget). */
     budgetPercent: percent.default(20),
-    /** Always allow this many retries per second regardless of the budget. */
-    minRetriesPerSecond: z.number().int().min(0).default(3),
+    /** Always allow this many concurrent retries regardless of the budget (Envoy min_retry_concurrency). */
+    minRetryConcurrency: z.number().int().min(0).default(3),
     /** Retried only for idempotent methods. */
     retryOn: z
       .array(z.enum(["connect-failure", "reset", "5xx", "gateway-error", "timeout"]))

@@ -1,4 +1,6 @@
 export * from "./clock.js";
+export * from "./cluster.js";
+export * from "./discovery/discovery.js";
 export {
   HealthCheckTracker,
   type HealthCheckTrackerOptions,
@@ -44,3 +46,11 @@ export {
   type OutlierResult,
   type OutlierResultKind,
 } from "./outlier/detector.js";
+export * from "./pool/connect.js";
+export * from "./pool/connection.js";
+export * from "./pool/pool.js";
+export * from "./proxy/admin.js";
+export * from "./proxy/errors.js";
+export * from "./proxy/forward.js";
+export * from "./proxy/proxy.js";
+export * from "./proxy/router.js";

@@ -1,1 +1,2 @@
-export {};
+export { loadProxyConfigFile, readYamlFile } from "./config-file.js";
+export { PROXY_HELP, runProxy } from "./main.js";

@@ -1,0 +1,282 @@
+/**
+ * One cluster at run time: discovery -> HostSet -> load balancer, a pool per host, active
+ * health checks on pooled connections, outlier detection and warm-up. Wires the detectors
+ * to the hosts through owner-specific FlagWriters; emits typed events for telemetry.
+ */
+import type { Cluster } from "@meshtune/contracts";
+import type { Clock, Random, TimerHandle } from "./clock.js";
+import { type DiscoveryEvent, type DiscoveryHandle, type Resolver, startDiscovery } from "./discovery/discovery.js";
+import { HealthCheckTracker } from "./health/state.js";
+import { type FlagWriter, flagWriter, type Host, HostSet } from "./host.js";
+import { createLoadBalancer } from "./lb/index.js";
+import type { LoadBalancer } from "./lb/types.js";
+import { OutlierDetector, type OutlierEvent } from "./outlier/detector.js";
+import { ConnectionPool, type PoolEvent } from "./pool/pool.js";
+
+export type ClusterEvent =
+  | { type: "pool"; cluster: string; host: Host; event: PoolEvent }
+  | { type: "discovery"; cluster: string; event: DiscoveryEvent }
+  | { type: "outlier"; cluster: string; event: OutlierEvent }
+  | { type: "warmup_done"; cluster: string; host: Host; ready: number; failed: number; failures: string[] }
+  | { type: "host_added" | "host_removed"; cluster: string; host: Host }
+  | { type: "drained"; cluster: string; host: Host; forced: number };
+
+export interface ClusterDeps {
+  clock: Clock;
+  random: Random;
+  localZone?: string;
+  resolver?: Resolver;
+  /** Reads tls.caFile; injected so the data plane does no file I/O of its own. */
+  readCa?: (path: string) => string;
+  onEvent?: (ev: ClusterEvent) => void;
+}
+
+export interface WarmupState {
+  status: "pending" | "warming" | "done" | "failed";
+  ready: number;
+  failed: number;
+  reason?: string;
+}
+
+export class ClusterRuntime {
+  readonly name: string;
+  #cfg: Cluster;
+  readonly hosts: HostSet;
+  #lb: LoadBalancer;
+  readonly #pools = new Map<Host, ConnectionPool>();
+  readonly #warmup = new Map<Host, WarmupState>();
+  readonly #hcTimers = new Map<Host, TimerHandle>();
+  readonly outlier: OutlierDetector;
+  readonly health: HealthCheckTracker;
+  readonly #warmupFlag: FlagWriter;
+  readonly #drainFlag: FlagWriter;
+  readonly controlFlag: FlagWriter;
+  #discovery: DiscoveryHandle;
+  readonly #deps: ClusterDeps;
+  #started = false;
+  #closed = false;
+  readonly #unsubscribe: () => void;
+  readonly #draining = new Set<Promise<unknown>>();
+
+  constructor(cfg: Cluster, deps: ClusterDeps) {
+    this.name = cfg.name;
+    this.#cfg = cfg;
+    this.#deps = deps;
+    const now = () => deps.clock.now();
+    this.hosts = new HostSet(now);
+    this.#warmupFlag = flagWriter("failed_warmup", now);
+    this.#drainFlag = flagWriter("draining", now);
+    this.controlFlag = flagWriter("ejected_control_plane", now);
+    this.outlier = new OutlierDetector(
+      this.hosts,
+      cfg.outlier,
+      deps.clock,
+      flagWriter("ejected_outlier", now),
+      (event) => this.#emit({ type: "outlier", cluster: this.name, event }),
+    );
+    this.health = new HealthCheckTracker(cfg.healthCheck, flagWriter("failed_active_hc", now));
+    this.#unsubscribe = this.hosts.onChange((_hosts, change) => {
+      for (const h of change.added) this.#onHostAdded(h);
+      for (const h of change.removed) this.#onHostRemoved(h);
+    });
+    this.#lb = this.#makeLb();
+    this.#discovery = startDiscovery(cfg.discovery, this.hosts, {
+      clock: deps.clock,
+      resolver: deps.resolver,
+      onEvent: (event) => this.#emit({ type: "discovery", cluster: this.name, event }),
+    });
+  }
+
+  get config(): Cluster {
+    return this.#cfg;
+  }
+  get lb(): LoadBalancer {
+    return this.#lb;
+  }
+  get discovery(): DiscoveryHandle {
+    return this.#discovery;
+  }
+  pool(host: Host): ConnectionPool | undefined {
+    return this.#pools.get(host);
+  }
+  warmupState(host: Host): WarmupState | undefined {
+    return this.#warmup.get(host);
+  }
+
+  #emit(ev: ClusterEvent): void {
+    this.#deps.onEvent?.(ev);
+  }
+
+  #makeLb(): LoadBalancer {
+    return createLoadBalancer(this.hosts, this.#cfg.lb, {
+      clock: this.#deps.clock,
+      random: this.#deps.random,
+      localZone: this.#deps.localZone,
+    });
+  }
+
+  #poolSettings() {
+    const c = this.#cfg;
+    return {
+      pool: c.pool,
+      tls: c.tls,
+      healthCheck: c.healthCheck,
+      ca: c.tls.caFile && this.#deps.readCa ? this.#deps.readCa(c.tls.caFile) : undefined,
+    };
+  }
+
+  #onHostAdded(host: Host): void {
+    const pool = new ConnectionPool(host, this.#poolSettings(), this.#deps.clock, (event) => {
+      // Connect failures on the request path count as local-origin failures for outlier
+      // detection; warm-up failures are handled by the warm-up owner (warmHost).
+      if (event.type === "connect_failed" && event.purpose !== "warmup" && event.purpose !== "health") {
+        this.outlier.reportResult(host, { kind: "local_origin_failure", cause: `connect_${event.cause}` });
+      }
+      this.#emit({ type: "pool", cluster: this.name, host, event });
+    });
+    host.pool = pool;
+    this.#pools.set(host, pool);
+    this.#warmup.set(host, { status: "pending", ready: 0, failed: 0 });
+    this.#emit({ type: "host_added", cluster: this.name, host });
+    // Endpoints added at run time are warmed at once (seed step 4, "whenever an endpoint is added").
+    if (this.#started) {
+      void this.warmHost(host);
+      this.#scheduleHealthCheck(host, true);
+    }
+  }
+
+  #onHostRemoved(host: Host): void {
+    this.#emit({ type: "host_removed", cluster: this.name, host });
+    this.#hcTimers.get(host)?.cancel();
+    this.#hcTimers.delete(host);
+    this.#drainFlag.set(host, "removed from discovery");
+    const pool = this.#pools.get(host);
+    this.#pools.delete(host);
+    this.#warmup.delete(host);
+    if (pool) {
+      const p = pool.drain(this.#cfg.pool.idleTimeoutMs).then(({ forced }) => {
+        this.#emit({ type: "drained", cluster: this.name, host, forced });
+      });
+      this.#draining.add(p);
+      void p.finally(() => this.#draining.delete(p));
+    }
+  }
+
+  /** Start warm-up and health checks. Resolves when discovery produced its first set. */
+  async start(): Promise<void> {
+    this.#started = true;
+    await this.#discovery.ready;
+    for (const h of this.hosts.hosts) this.#scheduleHealthCheck(h, false);
+  }
+
+  /** Warm every current host; resolves when all attempts finished (the caller applies the deadline). */
+  async warmAll(): Promise<void> {
+    await Promise.all(this.hosts.hosts.map((h) => this.warmHost(h)));
+  }
+
+  async warmHost(host: Host): Promise<void> {
+    const pool = this.#pools.get(host);
+    const w = this.#cfg.warmup;
+    if (!pool) return;
+    if (!w.enabled || this.#cfg.pool.minWarm === 0) {
+      this.#warmup.set(host, { status: "done", ready: 0, failed: 0 });
+      return;
+    }
+    this.#warmup.set(host, { status: "warming", ready: 0, failed: 0 });
+    const r = await pool.warm(this.#cfg.pool.minWarm, { healthCheck: w.healthCheckOnConnection });
+    if (this.#pools.get(host) !== pool) return; // removed meanwhile
+    const allFailed = r.ready === 0 && r.failed > 0;
+    const state: WarmupState = {
+      status: allFailed ? "failed" : "done",
+      ready: r.ready,
+      failed: r.failed,
+      reason: r.failures[0],
+    };
+    this.#warmup.set(host, state);
+    // Warm-up failure is discovery (seed coordination 2): an endpoint none of whose warm
+    // connections came up is taken out before any real request reaches it.
+    if (allFailed) this.#warmupFlag.set(host, `warm-up failed: ${r.failures[0]}`);
+    else this.#warmupFlag.clear(host);
+    this.#emit({ type: "warmup_done", cluster: this.name, host, ...r });
+  }
+
+  #scheduleHealthCheck(host: Host, immediate: boolean): void {
+    const hc = this.#cfg.healthCheck;
+    if (!hc.enabled || this.#closed) return;
+    // Jitter spreads checks so a fleet does not probe in lock-step.
+    const delay = immediate ? 0 : hc.intervalMs * (0.9 + 0.2 * this.#deps.random());
+    this.#hcTimers.set(
+      host,
+      this.#deps.clock.setTimeout(() => {
+        void this.runHealthCheck(host).finally(() => {
+          if (this.#pools.has(host)) this.#scheduleHealthCheck(host, false);
+        });
+      }, delay),
+    );
+  }
+
+  async runHealthCheck(host: Host): Promise<void> {
+    const pool = this.#pools.get(host);
+    if (!pool || pool.draining) return;
+    const r = await pool.checkHealth();
+    this.health.record(host, r.ok, r.detail);
+    // A host that failed warm-up comes back through the warm-up owner once a check on a
+    // fresh connection passes: it re-warms to its floor and clears its own flag.
+    if (r.ok && host.hasFlag("failed_warmup")) void this.warmHost(host);
+  }
+
+  /** Apply a new cluster config in place: hosts, pools and health state survive. */
+  update(cfg: Cluster): void {
+    const prev = this.#cfg;
+    this.#cfg = cfg;
+    if (JSON.stringify(prev.lb) !== JSON.stringify(cfg.lb)) {
+      this.#lb.close();
+      this.#lb = this.#makeLb();
+    }
+    this.outlier.updateConfig(cfg.outlier);
+    this.health.updateConfig(cfg.healthCheck);
+    const settings = this.#poolSettings();
+    for (const p of this.#pools.values()) p.updateSettings(settings);
+    if (JSON.stringify(prev.discovery) !== JSON.stringify(cfg.discovery)) {
+      this.#discovery.close();
+      this.#discovery = startDiscovery(cfg.discovery, this.hosts, {
+        clock: this.#deps.clock,
+        resolver: this.#deps.resolver,
+        onEvent: (event) => this.#emit({ type: "discovery", cluster: this.name, event }),
+      });
+    }
+  }
+
+  /** Mark a host draining (control plane or operator): no new requests, no new connections. */
+  drainHost(host: Host, reason: string): Promise<{ forced: number }> {
+    this.#drainFlag.set(host, reason);
+    const pool = this.#pools.get(host);
+    return pool ? pool.drain(this.#cfg.pool.idleTimeoutMs) : Promise.resolve({ forced: 0 });
+  }
+
+  /** Graceful shutdown: drain every pool within timeoutMs. */
+  async drainAll(timeoutMs: number): Promise<void> {
+    this.#closed = true;
+    for (const t of this.#hcTimers.values()) t.cancel();
+    this.#discovery.close();
+    await Promise.all([
+      ...[...this.#pools.values()].map((p) => {
+        this.#drainFlag.set(p.host, "proxy shutting down");
+        return p.drain(timeoutMs);
+      }),
+      ...this.#draining,
+    ]);
+    this.close();
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const t of this.#hcTimers.values()) t.cancel();
+    this.#hcTimers.clear();
+    this.#discovery.close();
+    this.#lb.close();
+    this.outlier.close();
+    this.#unsubscribe();
+    for (const p of this.#pools.values()) p.close();
+  }
+}

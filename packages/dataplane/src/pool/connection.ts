@@ -1,0 +1,104 @@
+/**
+ * One upstream connection = one undici Client fed with a socket we opened ourselves.
+ *
+ * Why a Client per connection rather than undici's Pool/Agent: the seed needs per-connection
+ * control that Pool does not expose — run the warm-up health check *on this connection* and
+ * count it ready only if it passes, know idle/active/connecting counts exactly for the LB
+ * score, and drain a single connection (stop new requests, let in-flight finish, then close).
+ * The connector hands undici our pre-opened socket once and refuses to reconnect, so a Client
+ * never silently opens a second socket behind the pool's back: when its socket dies, the
+ * PooledConnection is closed and the pool decides whether to replace it.
+ */
+import type { Socket } from "node:net";
+import { Client, type Dispatcher } from "undici";
+
+export type ConnState = "idle" | "active" | "closed";
+
+let nextId = 0;
+
+export class PooledConnection {
+  readonly id = ++nextId;
+  readonly client: Client;
+  readonly protocol: "h1" | "h2";
+  readonly connectMs: number;
+  readonly createdAt: number;
+  /** Requests dispatched on this connection so far (max-requests-per-connection). */
+  requests = 0;
+  /** Streams in flight (h1: 0 or 1). */
+  inFlight = 0;
+  lastUsedAt: number;
+  closed = false;
+  /** Capacity: 1 for HTTP/1.1 (no pipelining, head-of-line blocking), maxStreams for h2. */
+  readonly capacity: number;
+  readonly #onClose: (conn: PooledConnection) => void;
+
+  constructor(opts: {
+    origin: string;
+    socket: Socket;
+    protocol: "h1" | "h2";
+    connectMs: number;
+    now: number;
+    maxStreams: number;
+    onClose: (conn: PooledConnection) => void;
+  }) {
+    this.protocol = opts.protocol;
+    this.connectMs = opts.connectMs;
+    this.createdAt = opts.now;
+    this.lastUsedAt = opts.now;
+    this.capacity = opts.protocol === "h2" ? Math.max(1, opts.maxStreams) : 1;
+    this.#onClose = opts.onClose;
+    let handed: Socket | undefined = opts.socket;
+    this.client = new Client(opts.origin, {
+      allowH2: opts.protocol === "h2",
+      maxConcurrentStreams: opts.maxStreams,
+      pipelining: 1,
+      // The pool owns idle timeouts; keep undici from closing the socket under us.
+      keepAliveTimeout: 24 * 3600_000,
+      keepAliveMaxTimeout: 24 * 3600_000,
+      // Downstream timeouts are enforced by the proxy (504), not here.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: (_options, cb) => {
+        const s = handed;
+        handed = undefined;
+        if (s && !s.destroyed) cb(null, s);
+        else cb(new Error("meshtune: connection closed; the pool opens a new one"), null);
+      },
+    });
+    opts.socket.once("close", () => this.close());
+    this.client.on("disconnect", () => this.close());
+  }
+
+  get state(): ConnState {
+    if (this.closed) return "closed";
+    return this.inFlight > 0 ? "active" : "idle";
+  }
+
+  get hasCapacity(): boolean {
+    return !this.closed && this.inFlight < this.capacity;
+  }
+
+  request(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+    this.requests++;
+    return this.client.request(opts);
+  }
+
+  /** Immediate close (drain deadline passed, or the socket died). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.destroy().catch(() => {});
+    this.#onClose(this);
+  }
+
+  /** Graceful: let in-flight requests finish, then close. */
+  async closeGracefully(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.client.close();
+    } catch {
+      // already destroyed
+    }
+    this.close();
+  }
+}

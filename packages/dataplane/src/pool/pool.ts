@@ -1,0 +1,493 @@
+/**
+ * Per-endpoint connection pool with a warm floor, asynchronous refill, circuit breakers,
+ * health checks on pooled connections, and graceful drain (DESIGN.md section 2).
+ *
+ * Totals (idle/active/connecting/pending) are getters over the connection list, never
+ * counters kept in sync by hand (undici style), so /clusters and the LB score cannot drift.
+ */
+import type { HealthCheckConfig, PoolConfig, TlsConfig } from "@meshtune/contracts";
+import type { Clock, TimerHandle } from "../clock.js";
+import type { Host, PoolView } from "../host.js";
+import { type ConnectFailureCause, openConnection } from "./connect.js";
+import { PooledConnection } from "./connection.js";
+
+export type ConnectPurpose = "warmup" | "refill" | "demand" | "health" | "scale";
+
+export type PoolEvent =
+  | { type: "connect_ok"; connectMs: number; protocol: "h1" | "h2"; tlsResumed: boolean; purpose: ConnectPurpose }
+  | { type: "connect_failed"; cause: ConnectFailureCause; message: string; connectMs: number; purpose: ConnectPurpose }
+  | { type: "warmup"; outcome: "ready" | "connect_failed" | "health_failed"; detail: string }
+  | { type: "health"; ok: boolean; status?: number; detail: string; latencyMs: number }
+  | { type: "overflow"; kind: "connections" | "pending" };
+
+export type AcquireResult =
+  | { ok: true; conn: PooledConnection; waitedMs: number; reused: boolean }
+  | { ok: false; reason: "overflow" | "pending_timeout" | "connect_failed" | "draining" | "aborted"; detail: string };
+
+export type HealthResult = { ok: boolean; status?: number; detail: string; latencyMs: number };
+
+export interface PoolSettings {
+  pool: PoolConfig;
+  tls: TlsConfig;
+  healthCheck: HealthCheckConfig;
+  /** PEM CA bundle read from tls.caFile by the caller (the data plane does no file I/O). */
+  ca?: string | Buffer;
+  /** h2 streams per connection. */
+  maxStreams?: number;
+}
+
+interface Waiter {
+  resolve: (r: AcquireResult) => void;
+  enqueuedAt: number;
+  timer: TimerHandle;
+}
+
+export class ConnectionPool implements PoolView {
+  readonly host: Host;
+  #settings: PoolSettings;
+  readonly #clock: Clock;
+  readonly #onEvent: (ev: PoolEvent) => void;
+  readonly #conns = new Set<PooledConnection>();
+  /** Connections being opened (TCP/TLS, and for warm-up the on-connection health check). */
+  #connecting = 0;
+  readonly #waiters: Waiter[] = [];
+  #tlsSession: Buffer | undefined;
+  #draining = false;
+  #closed = false;
+  #warmTarget: number;
+  #sweepTimer: TimerHandle | undefined;
+  /** Connections handed out on a request that had been used before (for the reuse ratio). */
+  reusedCount = 0;
+  newCount = 0;
+
+  constructor(host: Host, settings: PoolSettings, clock: Clock, onEvent: (ev: PoolEvent) => void = () => {}) {
+    this.host = host;
+    this.#settings = settings;
+    this.#clock = clock;
+    this.#onEvent = onEvent;
+    this.#warmTarget = settings.pool.minWarm;
+    this.#scheduleSweep();
+  }
+
+  // ---- PoolView (computed, never stored) ----
+  get idle(): number {
+    let n = 0;
+    for (const c of this.#conns) if (c.inFlight === 0) n++;
+    return n;
+  }
+  get active(): number {
+    let n = 0;
+    for (const c of this.#conns) if (c.inFlight > 0) n++;
+    return n;
+  }
+  get connecting(): number {
+    return this.#connecting;
+  }
+  get pending(): number {
+    return this.#waiters.length;
+  }
+  get maxConnections(): number {
+    return this.#settings.pool.maxConnections;
+  }
+  get total(): number {
+    return this.#conns.size + this.#connecting;
+  }
+  get draining(): boolean {
+    return this.#draining;
+  }
+  get warmTarget(): number {
+    return this.#warmTarget;
+  }
+  get settings(): PoolSettings {
+    return this.#settings;
+  }
+
+  /** Apply new pool/TLS/health settings in place; existing connections stay. */
+  updateSettings(settings: PoolSettings): void {
+    const minChanged = settings.pool.minWarm !== this.#settings.pool.minWarm;
+    this.#settings = settings;
+    if (minChanged) this.setWarmTarget(settings.pool.minWarm);
+  }
+
+  /**
+   * Floor of ready connections; raised by LB-directed warm-up, the control plane and the
+   * predictive scaler (issue #5), lowered again by them. Opening is asynchronous.
+   */
+  setWarmTarget(n: number): void {
+    this.#warmTarget = Math.max(0, Math.min(n, this.maxConnections));
+    this.#fillToTarget("scale");
+  }
+
+  // ---- acquire / release ----
+
+  acquire(signal?: AbortSignal): Promise<AcquireResult> | AcquireResult {
+    if (this.#draining || this.#closed) return { ok: false, reason: "draining", detail: "endpoint is draining" };
+    const conn = this.#pickIdle();
+    if (conn) {
+      this.#checkout(conn);
+      return { ok: true, conn, waitedMs: 0, reused: conn.requests > 0 };
+    }
+    const canOpen = this.total < this.maxConnections;
+    if (!canOpen && this.#waiters.length >= this.#settings.pool.maxPendingRequests) {
+      this.#onEvent({ type: "overflow", kind: "pending" });
+      return { ok: false, reason: "overflow", detail: "pending request queue is full (circuit breaker)" };
+    }
+    // Open a connection for this request only when the ones already connecting cannot serve
+    // every waiter; otherwise just queue (connections opening count as future capacity).
+    if (canOpen && this.#connecting <= this.#waiters.length) this.#open("demand");
+    return new Promise<AcquireResult>((resolve) => {
+      const enqueuedAt = this.#clock.now();
+      const waiter: Waiter = {
+        resolve,
+        enqueuedAt,
+        timer: this.#clock.setTimeout(() => {
+          this.#removeWaiter(waiter);
+          resolve({
+            ok: false,
+            reason: "pending_timeout",
+            detail: `no connection within ${this.#settings.pool.pendingTimeoutMs} ms`,
+          });
+        }, this.#settings.pool.pendingTimeoutMs),
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          if (this.#removeWaiter(waiter)) resolve({ ok: false, reason: "aborted", detail: "client went away" });
+        },
+        { once: true },
+      );
+    });
+  }
+
+  release(conn: PooledConnection): void {
+    conn.inFlight = Math.max(0, conn.inFlight - 1);
+    conn.lastUsedAt = this.#clock.now();
+    if (conn.closed) return;
+    const max = this.#settings.pool.maxRequestsPerConnection;
+    if ((max > 0 && conn.requests >= max) || this.#draining) {
+      if (conn.inFlight === 0) void conn.closeGracefully();
+      return;
+    }
+    this.#serveWaiters();
+  }
+
+  #pickIdle(): PooledConnection | undefined {
+    // Prefer the most recently used connection with capacity: keeps older ones idle so the
+    // idle sweep can trim them, and h2 connections fill before a new one is used.
+    let best: PooledConnection | undefined;
+    for (const c of this.#conns) {
+      if (!c.hasCapacity) continue;
+      if (!best || c.lastUsedAt > best.lastUsedAt) best = c;
+    }
+    return best;
+  }
+
+  #checkout(conn: PooledConnection): void {
+    conn.inFlight++;
+    conn.lastUsedAt = this.#clock.now();
+    if (conn.requests > 0) this.reusedCount++;
+    else this.newCount++;
+    // Runtime refill (seed step 4): when idle connections fall below the threshold, open
+    // more asynchronously while this request is served.
+    if (this.idle < this.#settings.pool.refillThreshold) this.#open("refill", true);
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const conn = this.#pickIdle();
+      if (!conn) return;
+      const w = this.#waiters.shift()!;
+      w.timer.cancel();
+      this.#checkout(conn);
+      w.resolve({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > 0 });
+    }
+  }
+
+  #removeWaiter(w: Waiter): boolean {
+    const i = this.#waiters.indexOf(w);
+    if (i < 0) return false;
+    this.#waiters.splice(i, 1);
+    w.timer.cancel();
+    return true;
+  }
+
+  #failWaiters(count: number, detail: string): void {
+    for (let i = 0; i < count && this.#waiters.length > 0; i++) {
+      const w = this.#waiters.shift()!;
+      w.timer.cancel();
+      w.resolve({ ok: false, reason: "connect_failed", detail });
+    }
+  }
+
+  // ---- opening connections ----
+
+  #origin(): string {
+    const tlsOn = this.#settings.tls.enabled;
+    const h = this.host.address.includes(":") ? `[${this.host.address}]` : this.host.address;
+    return `${tlsOn ? "https" : "http"}://${h}:${this.host.port}`;
+  }
+
+  /** Opens one connection; resolves to it (already in the pool) or to the failure. */
+  async #connect(purpose: ConnectPurpose): Promise<PooledConnection | { cause: ConnectFailureCause; message: string }> {
+    const s = this.#settings;
+    const r = await openConnection({
+      address: this.host.address,
+      port: this.host.port,
+      timeoutMs: s.pool.connectTimeoutMs,
+      tls: s.tls.enabled
+        ? {
+            servername: this.host.sni ?? s.tls.sni ?? this.host.address,
+            ca: s.ca,
+            rejectUnauthorized: s.tls.rejectUnauthorized,
+            alpn: s.tls.alpn,
+            session: s.tls.sessionReuse ? this.#tlsSession : undefined,
+            onSession: (sess) => {
+              if (s.tls.sessionReuse) this.#tlsSession = sess;
+            },
+          }
+        : undefined,
+    });
+    if (!r.ok) {
+      this.#onEvent({ type: "connect_failed", cause: r.cause, message: r.message, connectMs: r.connectMs, purpose });
+      return { cause: r.cause, message: r.message };
+    }
+    this.#onEvent({
+      type: "connect_ok",
+      connectMs: r.connectMs,
+      protocol: r.protocol,
+      tlsResumed: r.tlsResumed,
+      purpose,
+    });
+    return new PooledConnection({
+      origin: this.#origin(),
+      socket: r.socket,
+      protocol: r.protocol,
+      connectMs: r.connectMs,
+      now: this.#clock.now(),
+      maxStreams: s.maxStreams ?? 100,
+      onClose: (c) => {
+        this.#conns.delete(c);
+        if (!this.#draining && !this.#closed) this.#fillToTarget("refill");
+      },
+    });
+  }
+
+  #admit(conn: PooledConnection): void {
+    if (this.#closed || (this.#draining && this.#waiters.length === 0)) {
+      conn.close();
+      return;
+    }
+    this.#conns.add(conn);
+    this.#serveWaiters();
+  }
+
+  /** Fire-and-forget open used by demand, refill and scale-up. */
+  #open(purpose: ConnectPurpose, onlyIfRoom = false): void {
+    if (this.#draining || this.#closed) return;
+    if (onlyIfRoom && this.total >= this.maxConnections) return;
+    this.#connecting++;
+    void this.#connect(purpose).then((res) => {
+      this.#connecting--;
+      if (res instanceof PooledConnection) this.#admit(res);
+      else if (this.#conns.size === 0 && this.#connecting === 0) this.#failWaiters(this.#waiters.length, res.message);
+      else this.#failWaiters(1, res.message);
+    });
+  }
+
+  #fillToTarget(purpose: ConnectPurpose): void {
+    const want = Math.min(this.#warmTarget, this.maxConnections) - this.total;
+    for (let i = 0; i < want; i++) this.#open(purpose);
+  }
+
+  // ---- warm-up and health ----
+
+  /**
+   * Pre-connects up to `target` connections and, when asked, runs the health check on each
+   * new connection; only connections that pass join the pool (seed step 4).
+   */
+  async warm(
+    target: number,
+    opts: { healthCheck: boolean },
+  ): Promise<{ ready: number; failed: number; failures: string[] }> {
+    this.#warmTarget = Math.max(this.#warmTarget, Math.min(target, this.maxConnections));
+    const n = Math.max(0, Math.min(target, this.maxConnections) - this.total);
+    const failures: string[] = [];
+    let ready = 0;
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        this.#connecting++;
+        try {
+          const res = await this.#connect("warmup");
+          if (!(res instanceof PooledConnection)) {
+            failures.push(`connect ${res.cause}: ${res.message}`);
+            this.#onEvent({ type: "warmup", outcome: "connect_failed", detail: `${res.cause}: ${res.message}` });
+            return;
+          }
+          if (opts.healthCheck) {
+            const hc = await this.#healthOn(res);
+            if (!hc.ok) {
+              res.close();
+              failures.push(`health check: ${hc.detail}`);
+              this.#onEvent({ type: "warmup", outcome: "health_failed", detail: hc.detail });
+              return;
+            }
+          }
+          ready++;
+          this.#onEvent({ type: "warmup", outcome: "ready", detail: `connected in ${res.connectMs.toFixed(1)} ms` });
+          this.#admit(res);
+        } finally {
+          this.#connecting--;
+        }
+      }),
+    );
+    return { ready, failed: failures.length, failures };
+  }
+
+  /**
+   * Active health check, run on an idle pooled connection where there is one (so the check
+   * also proves the connections requests will use), else on a new connection that then
+   * stays in the pool as a warm one.
+   */
+  async checkHealth(): Promise<HealthResult> {
+    let conn = this.#draining ? undefined : this.#pickIdle();
+    if (conn) {
+      conn.inFlight++;
+      try {
+        return await this.#healthOn(conn);
+      } finally {
+        this.release(conn);
+      }
+    }
+    this.#connecting++;
+    let res: PooledConnection | { cause: ConnectFailureCause; message: string };
+    try {
+      res = await this.#connect("health");
+    } finally {
+      this.#connecting--;
+    }
+    if (!(res instanceof PooledConnection)) {
+      const r = { ok: false, detail: `connect ${res.cause}: ${res.message}`, latencyMs: 0 };
+      this.#onEvent({ type: "health", ...r });
+      return r;
+    }
+    conn = res;
+    const r = await this.#healthOn(conn);
+    if (r.ok && this.total < this.maxConnections) this.#admit(conn);
+    else conn.close();
+    return r;
+  }
+
+  async #healthOn(conn: PooledConnection): Promise<HealthResult> {
+    const hc = this.#settings.healthCheck;
+    const started = performance.now();
+    const ac = new AbortController();
+    const timer = this.#clock.setTimeout(() => ac.abort(), hc.timeoutMs);
+    let result: HealthResult;
+    try {
+      const res = await conn.request({
+        method: "GET",
+        path: hc.path,
+        headers: {
+          host: hc.host ?? this.host.sni ?? this.#settings.tls.sni ?? this.host.address,
+          "user-agent": "meshtune-health",
+        },
+        signal: ac.signal,
+      });
+      await res.body.dump();
+      const ok = hc.expectedStatuses.some(([lo, hi]) => res.statusCode >= lo && res.statusCode <= hi);
+      result = {
+        ok,
+        status: res.statusCode,
+        detail: ok ? `status ${res.statusCode}` : `unexpected status ${res.statusCode}`,
+        latencyMs: performance.now() - started,
+      };
+    } catch (err) {
+      const timedOut = ac.signal.aborted;
+      result = {
+        ok: false,
+        detail: timedOut ? `timeout after ${hc.timeoutMs} ms` : `error: ${(err as Error).message}`,
+        latencyMs: performance.now() - started,
+      };
+      // A connection whose check hung or broke is not trusted for requests.
+      conn.close();
+    } finally {
+      timer.cancel();
+    }
+    this.#onEvent({ type: "health", ...result });
+    return result;
+  }
+
+  // ---- idle sweep, drain, close ----
+
+  #scheduleSweep(): void {
+    const every = Math.max(100, Math.floor(this.#settings.pool.idleTimeoutMs / 2));
+    this.#sweepTimer = this.#clock.setTimeout(() => {
+      this.#sweep();
+      if (!this.#closed) this.#scheduleSweep();
+    }, every);
+  }
+
+  /** Close connections idle longer than idleTimeoutMs, keeping the warm floor. */
+  #sweep(): void {
+    const now = this.#clock.now();
+    const idleTimeout = this.#settings.pool.idleTimeoutMs;
+    let keep = this.#conns.size;
+    const idle = [...this.#conns].filter((c) => c.inFlight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+    for (const c of idle) {
+      if (keep <= this.#warmTarget) break;
+      if (now - c.lastUsedAt >= idleTimeout) {
+        c.close();
+        keep--;
+      }
+    }
+  }
+
+  /**
+   * Graceful drain (seed coordination 4): no new connections, no new requests; in-flight
+   * requests and h2 streams finish; then every connection closes. After timeoutMs the rest
+   * are destroyed.
+   */
+  async drain(timeoutMs: number): Promise<{ forced: number }> {
+    this.#draining = true;
+    const conns = [...this.#conns];
+    let forced = 0;
+    const graceful = Promise.all(conns.map((c) => c.closeGracefully()));
+    let timer: TimerHandle | undefined;
+    const deadline = new Promise<"timeout">((r) => {
+      timer = this.#clock.setTimeout(() => r("timeout"), timeoutMs);
+    });
+    const outcome = await Promise.race([graceful.then(() => "done" as const), deadline]);
+    timer?.cancel();
+    if (outcome === "timeout") {
+      for (const c of this.#conns) {
+        forced++;
+        c.close();
+      }
+    }
+    this.close();
+    return { forced };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sweepTimer?.cancel();
+    for (const w of this.#waiters.splice(0)) {
+      w.timer.cancel();
+      w.resolve({ ok: false, reason: "draining", detail: "pool closed" });
+    }
+    for (const c of [...this.#conns]) c.close();
+  }
+
+  /** Per-connection detail for /clusters. */
+  describe(): { id: number; protocol: string; state: string; requests: number; inFlight: number }[] {
+    return [...this.#conns].map((c) => ({
+      id: c.id,
+      protocol: c.protocol,
+      state: c.state,
+      requests: c.requests,
+      inFlight: c.inFlight,
+    }));
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Admin API (default 127.0.0.1:15000): /live, /ready, /clusters, /config, plus routes other
+ * layers add (the proxy service adds /metrics in issue #6).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ClusterRuntime } from "../cluster.js";
+import type { EgressProxy } from "./proxy.js";
+
+export interface AdminExtras {
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+}
+
+export function describeCluster(rt: ClusterRuntime) {
+  return {
+    name: rt.name,
+    policy: rt.lb.policy,
+    discovery: rt.discovery.type,
+    endpoints: rt.hosts.hosts.map((h) => {
+      const pool = rt.pool(h);
+      return {
+        endpoint: h.key,
+        address: h.address,
+        port: h.port,
+        zone: h.zone ?? null,
+        weight: h.weight,
+        configWeight: h.configWeight,
+        overrideWeight: h.overrideWeight ?? null,
+        available: h.available,
+        flags: Object.fromEntries(h.flags),
+        inFlight: h.inFlight,
+        pool: pool
+          ? {
+              idle: pool.idle,
+              active: pool.active,
+              connecting: pool.connecting,
+              pending: pool.pending,
+              warmTarget: pool.warmTarget,
+              maxConnections: pool.maxConnections,
+              reused: pool.reusedCount,
+              fresh: pool.newCount,
+              draining: pool.draining,
+            }
+          : null,
+        warmup: rt.warmupState(h) ?? null,
+        outlier: rt.outlier.snapshot(h),
+        health: rt.health.snapshot(h),
+      };
+    }),
+  };
+}
+
+export function createAdminHandler(proxy: EgressProxy, extras: AdminExtras = {}) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const json = (status: number, body: unknown) => {
+      const text = `${JSON.stringify(body, null, 2)}\n`;
+      res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const extra = extras.routes?.[path];
+    if (extra) {
+      Promise.resolve(extra(req, res)).catch((err: Error) => json(500, { error: err.message }));
+      return;
+    }
+    switch (path) {
+      case "/live":
+        return json(200, { live: true });
+      case "/ready":
+        return json(proxy.ready ? 200 : 503, { ready: proxy.ready });
+      case "/clusters":
+        return json(200, { proxy: proxy.id, clusters: [...proxy.clusters.values()].map(describeCluster) });
+      case "/config": {
+        const a = proxy.applied;
+        return json(200, {
+          version: a?.version ?? null,
+          source: a?.source ?? null,
+          appliedAt: a?.appliedAt ?? null,
+          controlVersion: proxy.controlVersion,
+          config: a?.config ?? null,
+        });
+      }
+      default:
+        return json(404, {
+          error: `unknown admin path ${path}`,
+          paths: ["/live", "/ready", "/clusters", "/config", ...Object.keys(extras.routes ?? {})],
+        });
+    }
+  };
+}

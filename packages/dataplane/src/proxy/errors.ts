@@ -1,0 +1,18 @@
+/**
+ * Client-facing errors. Every proxy-generated response carries `x-meshtune-error` naming the
+ * cause, so an application can tell a proxy 503 from an upstream 503.
+ */
+export const PROXY_ERRORS = {
+  no_route: 404,
+  bad_request: 400,
+  no_healthy_upstream: 503,
+  pool_overflow: 503,
+  pending_timeout: 503,
+  connect_failed: 503,
+  draining: 503,
+  upstream_timeout: 504,
+  upstream_reset: 502,
+  upstream_protocol_error: 502,
+} as const;
+export type ProxyErrorCause = keyof typeof PROXY_ERRORS;
+export const ERROR_HEADER = "x-meshtune-error";

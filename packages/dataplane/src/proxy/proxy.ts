@@ -1,0 +1,276 @@
+/**
+ * The proxy as a library: an HTTP/1.1 egress listener, an admin API, and the clusters behind
+ * them. Configuration arrives only through applyConfig(version, config) / applyControl(),
+ * which return ACK or NACK with a reason; a rejected update keeps the last good config
+ * (the file watcher, SIGHUP and — in a later issue — Redis all call the same method).
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  type ApplyResult,
+  type ControlSnapshot,
+  formatIssues,
+  type ProxyConfig,
+  parseProxyConfig,
+} from "@meshtune/contracts";
+import { type Clock, type Random, systemClock } from "../clock.js";
+import { type ClusterEvent, ClusterRuntime } from "../cluster.js";
+import type { Resolver } from "../discovery/discovery.js";
+import { hostKey } from "../host.js";
+import { type AdminExtras, createAdminHandler } from "./admin.js";
+import { ERROR_HEADER } from "./errors.js";
+import { Forwarder, type ForwardHooks } from "./forward.js";
+import { Router } from "./router.js";
+
+export interface ProxyDeps {
+  clock?: Clock;
+  random?: Random;
+  resolver?: Resolver;
+  readCa?: (path: string) => string;
+  onClusterEvent?: (ev: ClusterEvent) => void;
+  hooks?: ForwardHooks;
+  admin?: AdminExtras;
+  log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface AppliedConfig {
+  version: number;
+  source: string;
+  appliedAt: string;
+  config: ProxyConfig;
+}
+
+export class EgressProxy {
+  readonly #deps: Required<Pick<ProxyDeps, "clock" | "random">> & ProxyDeps;
+  readonly clusters = new Map<string, ClusterRuntime>();
+  #applied: AppliedConfig | undefined;
+  #controlVersion = -1;
+  #forwarder: Forwarder | undefined;
+  #listener: http.Server | undefined;
+  #admin: http.Server | undefined;
+  #ready = false;
+  #started = false;
+  #shuttingDown = false;
+  readonly id: string;
+
+  constructor(deps: ProxyDeps = {}, id = `proxy-${process.pid}`) {
+    this.#deps = { clock: systemClock, random: Math.random, ...deps };
+    this.id = id;
+  }
+
+  get ready(): boolean {
+    return this.#ready && !this.#shuttingDown;
+  }
+  get applied(): AppliedConfig | undefined {
+    return this.#applied;
+  }
+  get controlVersion(): number {
+    return this.#controlVersion;
+  }
+  get listenerAddress(): AddressInfo | undefined {
+    return (this.#listener?.address() as AddressInfo | null) ?? undefined;
+  }
+  get adminAddress(): AddressInfo | undefined {
+    return (this.#admin?.address() as AddressInfo | null) ?? undefined;
+  }
+  get inFlight(): number {
+    return this.#forwarder?.inFlight ?? 0;
+  }
+
+  #log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
+    this.#deps.log?.(level, msg, fields);
+  }
+
+  /**
+   * Validate and apply a full configuration. NACK (and keep the last good config) when the
+   * input is invalid, the version is not newer, or a change needs a restart.
+   */
+  async applyConfig(version: number, input: unknown, source = "api"): Promise<ApplyResult> {
+    const parsed = parseProxyConfig(input);
+    if (!parsed.ok) {
+      const reason = `invalid config:\n${formatIssues(parsed.issues)}`;
+      this.#log("warn", "config rejected", { version, source, reason });
+      return { status: "NACK", version, reason };
+    }
+    const cfg = parsed.value;
+    const prev = this.#applied;
+    if (prev && version <= prev.version) {
+      return { status: "NACK", version, reason: `stale version ${version} (applied: ${prev.version})` };
+    }
+    if (
+      prev &&
+      this.#started &&
+      (JSON.stringify(prev.config.proxy.listener) !== JSON.stringify(cfg.proxy.listener) ||
+        JSON.stringify(prev.config.proxy.admin) !== JSON.stringify(cfg.proxy.admin))
+    ) {
+      return { status: "NACK", version, reason: "listener or admin address changed: restart the proxy to apply" };
+    }
+    const wanted = new Set(cfg.clusters.map((c) => c.name));
+    for (const [name, rt] of this.clusters) {
+      if (!wanted.has(name)) {
+        this.clusters.delete(name);
+        void rt.drainAll(cfg.proxy.drainTimeoutMs);
+      }
+    }
+    const added: ClusterRuntime[] = [];
+    for (const c of cfg.clusters) {
+      const existing = this.clusters.get(c.name);
+      if (existing) existing.update(c);
+      else {
+        const rt = new ClusterRuntime(c, {
+          clock: this.#deps.clock,
+          random: this.#deps.random,
+          localZone: cfg.proxy.zone,
+          resolver: this.#deps.resolver,
+          readCa: this.#deps.readCa,
+          onEvent: this.#deps.onClusterEvent,
+        });
+        this.clusters.set(c.name, rt);
+        added.push(rt);
+      }
+    }
+    const router = new Router(cfg.routes, [...this.clusters.keys()]);
+    if (this.#forwarder) this.#forwarder.setRoutes(router, this.clusters);
+    else this.#forwarder = new Forwarder(router, this.clusters, this.#deps.hooks);
+    this.#applied = { version, source, appliedAt: new Date().toISOString(), config: cfg };
+    if (this.#started) {
+      for (const rt of added) {
+        await rt.start();
+        void rt.warmAll();
+      }
+    }
+    this.#log("info", "config applied", { version, source, clusters: cfg.clusters.length });
+    return { status: "ACK", version };
+  }
+
+  /** Apply a control-plane snapshot: pushed endpoints and per-endpoint overrides. */
+  applyControl(snapshot: ControlSnapshot): ApplyResult {
+    const v = snapshot.version;
+    if (v <= this.#controlVersion)
+      return { status: "NACK", version: v, reason: `stale version ${v} (applied: ${this.#controlVersion})` };
+    for (const name of Object.keys(snapshot.clusters)) {
+      if (!this.clusters.has(name)) return { status: "NACK", version: v, reason: `unknown cluster '${name}'` };
+    }
+    for (const [name, o] of Object.entries(snapshot.clusters)) {
+      const rt = this.clusters.get(name)!;
+      if (o.endpoints && rt.discovery.type !== "pushed") {
+        return {
+          status: "NACK",
+          version: v,
+          reason: `cluster '${name}' uses ${rt.discovery.type} discovery; endpoints cannot be pushed`,
+        };
+      }
+    }
+    for (const [name, o] of Object.entries(snapshot.clusters)) {
+      const rt = this.clusters.get(name)!;
+      if (o.endpoints) rt.discovery.push(o.endpoints);
+      for (const host of rt.hosts.hosts) {
+        const ov = o.endpointOverrides[host.key];
+        host.overrideWeight = ov?.weight;
+        if (ov?.ejected) rt.controlFlag.set(host, ov.ejectReason ?? "ejected by control plane");
+        else rt.controlFlag.clear(host);
+        const pool = rt.pool(host);
+        const floor = Math.max(ov?.minWarm ?? rt.config.pool.minWarm, ov?.preconnect ?? 0);
+        if (pool && floor !== pool.warmTarget) pool.setWarmTarget(floor);
+      }
+    }
+    this.#controlVersion = v;
+    return { status: "ACK", version: v };
+  }
+
+  /** Listen, start discovery and health checks, warm up; /ready turns true when warm or at the deadline. */
+  async start(): Promise<void> {
+    const cfg = this.#applied?.config;
+    if (!cfg || !this.#forwarder) throw new Error("applyConfig must succeed before start()");
+    this.#started = true;
+    const fwd = this.#forwarder;
+    this.#listener = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+      if (this.#shuttingDown) res.setHeader("connection", "close");
+      fwd.handle(req, res);
+    });
+    // Malformed requests never reach the handler: node's parser rejects them; answer 400.
+    this.#listener.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+      if (socket.writable && !socket.destroyed) {
+        const body = `bad_request: ${err.code ?? err.message}\n`;
+        socket.end(
+          `HTTP/1.1 400 Bad Request\r\n${ERROR_HEADER}: bad_request\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      } else socket.destroy();
+    });
+    this.#admin = http.createServer(createAdminHandler(this, this.#deps.admin));
+    await Promise.all([
+      listen(this.#listener, cfg.proxy.listener.host, cfg.proxy.listener.port),
+      listen(this.#admin, cfg.proxy.admin.host, cfg.proxy.admin.port),
+    ]);
+    for (const rt of this.clusters.values()) await rt.start();
+    const deadlineMs = Math.max(...cfg.clusters.map((c) => c.warmup.deadlineMs));
+    const warm = Promise.all([...this.clusters.values()].map((rt) => rt.warmAll()));
+    let timer: { cancel(): void } | undefined;
+    const deadline = new Promise<"deadline">((r) => {
+      timer = this.#deps.clock.setTimeout(() => r("deadline"), deadlineMs);
+    });
+    const outcome = await Promise.race([warm.then(() => "warm" as const), deadline]);
+    timer?.cancel();
+    this.#ready = true;
+    this.#log(
+      "info",
+      outcome === "warm" ? "warm-up complete; ready" : `warm-up deadline (${deadlineMs} ms) passed; ready`,
+    );
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM): /ready goes false, the listener stops accepting, in-flight
+   * requests finish (up to drainTimeoutMs), then every pool drains and closes.
+   */
+  async shutdown(): Promise<{ inFlightAtDeadline: number }> {
+    if (this.#shuttingDown) return { inFlightAtDeadline: 0 };
+    this.#shuttingDown = true;
+    const timeoutMs = this.#applied?.config.proxy.drainTimeoutMs ?? 10_000;
+    const started = Date.now();
+    const listenerClosed = this.#listener ? closeServer(this.#listener) : Promise.resolve();
+    this.#listener?.closeIdleConnections();
+    while (this.inFlight > 0 && Date.now() - started < timeoutMs) await sleep(20);
+    const left = this.inFlight;
+    this.#listener?.closeAllConnections();
+    await listenerClosed;
+    const remaining = Math.max(0, timeoutMs - (Date.now() - started));
+    await Promise.all([...this.clusters.values()].map((rt) => rt.drainAll(remaining)));
+    if (this.#admin) {
+      this.#admin.closeAllConnections();
+      await closeServer(this.#admin);
+    }
+    return { inFlightAtDeadline: left };
+  }
+
+  /** Hard stop for tests: closes everything without waiting. */
+  async close(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const rt of this.clusters.values()) rt.close();
+    for (const s of [this.#listener, this.#admin]) {
+      if (s) {
+        s.closeAllConnections();
+        await closeServer(s);
+      }
+    }
+  }
+
+  findHost(cluster: string, address: string, port: number) {
+    return this.clusters.get(cluster)?.hosts.get(hostKey(address, port));
+  }
+}
+
+function listen(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

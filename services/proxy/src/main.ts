@@ -1,0 +1,128 @@
+/**
+ * `meshtune proxy`: thin service wiring — parse flags, load the YAML config, start the
+ * data plane, reload on file change and SIGHUP, drain on SIGTERM/SIGINT and exit 0.
+ */
+import { readFileSync, watch } from "node:fs";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import { ConfigError } from "@meshtune/contracts";
+import { EgressProxy } from "@meshtune/dataplane";
+import pino from "pino";
+import { readYamlFile } from "./config-file.js";
+
+export const PROXY_HELP = `Usage: meshtune proxy --config FILE [options]
+
+Runs the meshtune sidecar proxy: an HTTP/1.1 egress listener (default 127.0.0.1:15001) that
+routes by Host header to clusters of external endpoints, with load balancing, warm connection
+pools, health checks and outlier detection; and an admin API (default 127.0.0.1:15000) with
+/live, /ready, /clusters and /config.
+
+Options:
+  -c, --config FILE     EgressProxy configuration (YAML; schema: packages/contracts/schema/proxy-config.schema.json)
+      --id ID           EgressProxy id (default: <hostname>-<pid> or proxy.id from the config)
+      --log-level LEVEL trace|debug|info|warn|error (default: info)
+      --no-watch        Do not reload when the file changes (SIGHUP still reloads)
+  -h, --help            Show this help
+
+Signals: SIGHUP reloads the config (an invalid file is rejected and the last good config kept);
+SIGTERM/SIGINT drain in-flight requests (proxy.drainTimeoutMs) and exit 0.`;
+
+export async function runProxy(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: "string", short: "c" },
+      id: { type: "string" },
+      "log-level": { type: "string", default: "info" },
+      "no-watch": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(PROXY_HELP);
+    return 0;
+  }
+  if (!values.config) {
+    console.error("meshtune proxy: --config FILE is required (see --help)");
+    return 2;
+  }
+  const file = values.config;
+  const log = pino({ name: "meshtune-proxy", level: values["log-level"] });
+  let raw: unknown;
+  try {
+    raw = readYamlFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  const rawId = (raw as { proxy?: { id?: string } } | undefined)?.proxy?.id;
+  const proxy = new EgressProxy(
+    {
+      readCa: (p) => readFileSync(p, "utf8"),
+      log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      onClusterEvent: (ev) => {
+        if (ev.type === "warmup_done" && ev.failed > 0)
+          log.warn(
+            { cluster: ev.cluster, endpoint: ev.host.key, ready: ev.ready, failed: ev.failed, reason: ev.failures[0] },
+            "warm-up failures",
+          );
+        else if (ev.type === "outlier") log.warn({ cluster: ev.cluster, ...summarize(ev.event) }, "outlier");
+        else if (ev.type === "discovery" && ev.event.type === "resolve_failed")
+          log.warn({ cluster: ev.cluster, ...ev.event }, "dns");
+      },
+    },
+    values.id ?? rawId ?? `${os.hostname()}-${process.pid}`,
+  );
+  let version = 1;
+  const first = await proxy.applyConfig(version, raw, file);
+  if (first.status === "NACK") {
+    console.error(`invalid config ${file}:\n${first.reason.replace(/^invalid config:\n/, "")}`);
+    return 1;
+  }
+  await proxy.start();
+  const l = proxy.listenerAddress;
+  const a = proxy.adminAddress;
+  log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
+
+  const reload = async (why: string) => {
+    let input: unknown;
+    try {
+      input = readYamlFile(file);
+    } catch (err) {
+      log.error({ why, err: (err as Error).message }, "reload failed; keeping the last good config");
+      return;
+    }
+    const r = await proxy.applyConfig(version + 1, input, `${file} (${why})`);
+    if (r.status === "ACK") version = r.version;
+    else log.error({ why, reason: r.reason }, "reload rejected; keeping the last good config");
+  };
+  let debounce: NodeJS.Timeout | undefined;
+  const watcher = values["no-watch"]
+    ? undefined
+    : watch(file, () => {
+        clearTimeout(debounce);
+        debounce = setTimeout(() => void reload("file changed"), 200);
+      });
+  process.on("SIGHUP", () => void reload("SIGHUP"));
+
+  return new Promise<number>((resolve) => {
+    const stop = async (sig: string) => {
+      log.info({ signal: sig }, "draining");
+      watcher?.close();
+      clearTimeout(debounce);
+      const r = await proxy.shutdown();
+      log.info({ inFlightAtDeadline: r.inFlightAtDeadline }, "stopped");
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  });
+}
+
+function summarize(ev: { type: string; host?: { key: string }; reason?: string }) {
+  return { event: ev.type, endpoint: ev.host?.key, reason: ev.reason };
+}
