@@ -126,7 +126,8 @@ export class WeightedRoundRobinLoadBalancer implements LoadBalancer {
   #buildSchedule(): Int32Array | undefined {
     const table = this.#table;
     const n = table.hosts.length;
-    if (n === 0) return undefined;
+    // Weights move every window/64 ms during a ramp; a schedule would be rebuilt as often.
+    if (n === 0 || table.ramping) return undefined;
     let g = 0;
     for (let i = 0; i < n; i++) {
       const w = table.weights[i]!;

@@ -60,6 +60,8 @@ export class AvailableHosts {
   total = 0;
   /** All effective weights equal (the unweighted fast paths apply). */
   allEqual = true;
+  /** Some host is inside its slow-start window: weights will move again at the next refresh. */
+  ramping = false;
   /** Bumped on every rebuild, so policies know to recompute derived structures. */
   version = 0;
   /** Bumped only when the list of hosts itself changed (not just their weights). */
@@ -171,6 +173,7 @@ export class AvailableHosts {
     }
     this.total = total;
     this.allEqual = allEqual;
+    this.ramping = ramping;
     this.#refreshAt =
       ramping && ss !== undefined ? now + Math.max(1, ss.windowMs / RAMP_STEPS_PER_WINDOW) : Number.POSITIVE_INFINITY;
     this.version++;
