@@ -219,6 +219,30 @@ export const TlsSchema = z
   .strict();
 export type TlsConfig = z.infer<typeof TlsSchema>;
 
+/**
+ * Switches and tuning for the four LB <-> pool coordinations (DESIGN.md section 2, issue #5).
+ * Each can be turned off so its effect can be measured (bench/).
+ */
+export const CoordinationSchema = z
+  .object({
+    /** least_request warms >= 1 connection per endpoint; weighted policies warm in proportion to weight; zone-aware warms the local zone first. */
+    lbDirectedWarmup: z.boolean().default(true),
+    /** A connect timeout, TLS failure or failed health check during warm-up takes the endpoint out before the first request. */
+    warmupFailureEjects: z.boolean().default(true),
+    /** least_request scores by peak-EWMA latency x load plus pool pressure (docs/decisions/0004-pool-aware-score.md). */
+    poolAwareScore: z.boolean().default(true),
+    /** Forecast each endpoint's request rate (Holt) and pre-connect ahead of the need. */
+    predictiveScaleUp: z.boolean().default(true),
+    /** Time constant of the peak-EWMA latency decay (Linkerd uses 10 s). */
+    latencyDecayMs: positiveMs.default(10_000),
+    /** How often the predictive scaler re-forecasts. */
+    scaleIntervalMs: positiveMs.default(250),
+    /** Connections kept ready = ceil(forecast rate x latency x headroom) (Little's law with margin). */
+    scaleHeadroom: z.number().min(1).max(10).default(1.5),
+  })
+  .strict();
+export type CoordinationConfig = z.infer<typeof CoordinationSchema>;
+
 export const ClusterSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, "lowercase letters, digits, '.', '_' or '-' (max 63)"),
@@ -230,6 +254,7 @@ export const ClusterSchema = z
     healthCheck: HealthCheckSchema.prefault({}),
     outlier: OutlierSchema.prefault({}),
     retry: RetrySchema.prefault({}),
+    coordination: CoordinationSchema.prefault({}),
     /** Per-attempt upstream timeout; exceeding it answers 504. */
     requestTimeoutMs: positiveMs.default(15_000),
   })

@@ -5,11 +5,15 @@
  */
 import type { Cluster } from "@meshtune/contracts";
 import type { Clock, Random, TimerHandle } from "./clock.js";
+import { Ewma, PeakEwma } from "./coord/peak-ewma.js";
+import { PredictiveScaler } from "./coord/scaler.js";
+import { poolAwareScore } from "./coord/score.js";
+import { planWarmup } from "./coord/warmup-plan.js";
 import { type DiscoveryEvent, type DiscoveryHandle, type Resolver, startDiscovery } from "./discovery/discovery.js";
 import { HealthCheckTracker } from "./health/state.js";
 import { type FlagWriter, flagWriter, type Host, HostSet } from "./host.js";
 import { createLoadBalancer } from "./lb/index.js";
-import type { LoadBalancer } from "./lb/types.js";
+import type { HostScore, LoadBalancer } from "./lb/types.js";
 import { OutlierDetector, type OutlierEvent } from "./outlier/detector.js";
 import { ConnectionPool, type PoolEvent } from "./pool/pool.js";
 
@@ -35,6 +39,9 @@ export interface WarmupState {
   status: "pending" | "warming" | "done" | "failed";
   ready: number;
   failed: number;
+  /** Connections the plan asked for, and why (LB-directed warm-up). */
+  target?: number;
+  why?: string;
   reason?: string;
 }
 
@@ -57,6 +64,12 @@ export class ClusterRuntime {
   #closed = false;
   readonly #unsubscribe: () => void;
   readonly #draining = new Set<Promise<unknown>>();
+  readonly #latency = new Map<Host, PeakEwma>();
+  readonly #connectMs = new Map<Host, Ewma>();
+  readonly #clusterConnectMs = new Ewma(0.2);
+  /** Warm floor per host set by the control plane (minWarm / preconnect overrides). */
+  readonly #floors = new Map<Host, number>();
+  #scaler: PredictiveScaler | undefined;
 
   constructor(cfg: Cluster, deps: ClusterDeps) {
     this.name = cfg.name;
@@ -112,6 +125,7 @@ export class ClusterRuntime {
       clock: this.#deps.clock,
       random: this.#deps.random,
       localZone: this.#deps.localZone,
+      ...(this.#cfg.coordination.poolAwareScore ? { scoreOf: (h: Host) => this.scoreOf(h) } : {}),
     });
   }
 
@@ -131,6 +145,10 @@ export class ClusterRuntime {
       // detection; warm-up failures are handled by the warm-up owner (warmHost).
       if (event.type === "connect_failed" && event.purpose !== "warmup" && event.purpose !== "health") {
         this.outlier.reportResult(host, { kind: "local_origin_failure", cause: `connect_${event.cause}` });
+      }
+      if (event.type === "connect_ok") {
+        this.#connectEwma(host).observe(event.connectMs);
+        this.#clusterConnectMs.observe(event.connectMs);
       }
       this.#emit({ type: "pool", cluster: this.name, host, event });
     });
@@ -153,6 +171,9 @@ export class ClusterRuntime {
     const pool = this.#pools.get(host);
     this.#pools.delete(host);
     this.#warmup.delete(host);
+    this.#latency.delete(host);
+    this.#connectMs.delete(host);
+    this.#floors.delete(host);
     if (pool) {
       const p = pool.drain(this.#cfg.pool.idleTimeoutMs).then(({ forced }) => {
         this.#emit({ type: "drained", cluster: this.name, host, forced });
@@ -167,36 +188,126 @@ export class ClusterRuntime {
     this.#started = true;
     await this.#discovery.ready;
     for (const h of this.hosts.hosts) this.#scheduleHealthCheck(h, false);
+    this.#startScaler();
+  }
+
+  #startScaler(): void {
+    this.#scaler?.close();
+    this.#scaler = undefined;
+    const co = this.#cfg.coordination;
+    if (!co.predictiveScaleUp) return;
+    this.#scaler = new PredictiveScaler({
+      clock: this.#deps.clock,
+      intervalMs: co.scaleIntervalMs,
+      headroom: co.scaleHeadroom,
+      hosts: () =>
+        this.hosts.hosts
+          .filter((h) => h.available)
+          .map((host) => ({
+            host,
+            picks: () => host.requestsTotal,
+            latencyMs: () => this.latencyMs(host),
+            connectMs: () => this.connectMs(host),
+            floor: () => this.warmFloor(host),
+            setTarget: (n: number) => {
+              const pool = this.#pools.get(host);
+              if (pool && n !== pool.warmTarget) pool.setWarmTarget(n);
+            },
+          })),
+    });
+    this.#scaler.start();
+  }
+
+  /** The floor of warm connections for a host: config minWarm, LB-directed plan, control-plane override. */
+  warmFloor(host: Host): number {
+    return this.#floors.get(host) ?? this.#warmup.get(host)?.target ?? this.#cfg.pool.minWarm;
+  }
+
+  /** Control plane: minimum warm connections for a host (undefined: back to the local value). */
+  setWarmFloor(host: Host, n: number | undefined): void {
+    if (n === undefined) this.#floors.delete(host);
+    else this.#floors.set(host, n);
+    const pool = this.#pools.get(host);
+    const floor = this.warmFloor(host);
+    if (pool && floor !== pool.warmTarget) pool.setWarmTarget(floor);
+  }
+
+  // ---- latency and connect estimates (coordination 3) ----
+
+  #connectEwma(host: Host): Ewma {
+    let e = this.#connectMs.get(host);
+    if (!e) {
+      e = new Ewma(0.2);
+      this.#connectMs.set(host, e);
+    }
+    return e;
+  }
+
+  /** Upstream latency observed by the request path (ms); feeds the peak-EWMA score. */
+  observeLatency(host: Host, ms: number): void {
+    const now = this.#deps.clock.now();
+    let e = this.#latency.get(host);
+    if (!e) {
+      e = new PeakEwma(this.#cfg.coordination.latencyDecayMs, now);
+      this.#latency.set(host, e);
+    }
+    e.observe(ms, now);
+  }
+
+  latencyMs(host: Host): number {
+    return this.#latency.get(host)?.value(this.#deps.clock.now()) ?? 0;
+  }
+
+  connectMs(host: Host): number {
+    return this.#connectMs.get(host)?.value ?? this.#clusterConnectMs.value ?? 1;
+  }
+
+  scoreOf(host: Host): HostScore {
+    return poolAwareScore(host, { latencyMs: this.latencyMs(host), connectMs: this.connectMs(host) });
+  }
+
+  predicted(host: Host) {
+    return this.#scaler?.state(host);
   }
 
   /** Warm every current host; resolves when all attempts finished (the caller applies the deadline). */
   async warmAll(): Promise<void> {
-    await Promise.all(this.hosts.hosts.map((h) => this.warmHost(h)));
+    if (!this.#cfg.warmup.enabled) return;
+    const plan = planWarmup(this.#cfg, this.hosts.hosts, this.#deps.localZone, this.#cfg.coordination.lbDirectedWarmup);
+    // Phases run in order (zone-aware: local zone first); hosts within a phase in parallel.
+    for (const phase of plan) {
+      await Promise.all(phase.map((t) => this.warmHost(t.host, t.target, t.why)));
+    }
   }
 
-  async warmHost(host: Host): Promise<void> {
+  async warmHost(host: Host, target?: number, why?: string): Promise<void> {
     const pool = this.#pools.get(host);
     const w = this.#cfg.warmup;
     if (!pool) return;
-    if (!w.enabled || this.#cfg.pool.minWarm === 0) {
-      this.#warmup.set(host, { status: "done", ready: 0, failed: 0 });
+    const prev = this.#warmup.get(host);
+    const t = target ?? prev?.target ?? this.#cfg.pool.minWarm;
+    const reason = why ?? prev?.why ?? "pool.minWarm";
+    if (!w.enabled || t === 0) {
+      this.#warmup.set(host, { status: "done", ready: 0, failed: 0, target: 0, why: reason });
       return;
     }
-    this.#warmup.set(host, { status: "warming", ready: 0, failed: 0 });
-    const r = await pool.warm(this.#cfg.pool.minWarm, { healthCheck: w.healthCheckOnConnection });
+    this.#warmup.set(host, { status: "warming", ready: 0, failed: 0, target: t, why: reason });
+    const r = await pool.warm(t, { healthCheck: w.healthCheckOnConnection });
     if (this.#pools.get(host) !== pool) return; // removed meanwhile
     const allFailed = r.ready === 0 && r.failed > 0;
-    const state: WarmupState = {
+    this.#warmup.set(host, {
       status: allFailed ? "failed" : "done",
       ready: r.ready,
       failed: r.failed,
+      target: t,
+      why: reason,
       reason: r.failures[0],
-    };
-    this.#warmup.set(host, state);
+    });
     // Warm-up failure is discovery (seed coordination 2): an endpoint none of whose warm
     // connections came up is taken out before any real request reaches it.
-    if (allFailed) this.#warmupFlag.set(host, `warm-up failed: ${r.failures[0]}`);
-    else this.#warmupFlag.clear(host);
+    if (allFailed && this.#cfg.coordination.warmupFailureEjects)
+      this.#warmupFlag.set(host, `warm-up failed: ${r.failures[0]}`);
+    else if (!allFailed) this.#warmupFlag.clear(host);
     this.#emit({ type: "warmup_done", cluster: this.name, host, ...r });
   }
 
@@ -237,6 +348,11 @@ export class ClusterRuntime {
     this.health.updateConfig(cfg.healthCheck);
     const settings = this.#poolSettings();
     for (const p of this.#pools.values()) p.updateSettings(settings);
+    if (JSON.stringify(prev.coordination) !== JSON.stringify(cfg.coordination)) {
+      if (this.#started) this.#startScaler();
+      this.#lb.close();
+      this.#lb = this.#makeLb();
+    }
     if (JSON.stringify(prev.discovery) !== JSON.stringify(cfg.discovery)) {
       this.#discovery.close();
       this.#discovery = startDiscovery(cfg.discovery, this.hosts, {
@@ -257,6 +373,7 @@ export class ClusterRuntime {
   /** Graceful shutdown: drain every pool within timeoutMs. */
   async drainAll(timeoutMs: number): Promise<void> {
     this.#closed = true;
+    this.#scaler?.close();
     for (const t of this.#hcTimers.values()) t.cancel();
     this.#discovery.close();
     await Promise.all([
@@ -271,6 +388,7 @@ export class ClusterRuntime {
 
   close(): void {
     this.#closed = true;
+    this.#scaler?.close();
     for (const t of this.#hcTimers.values()) t.cancel();
     this.#hcTimers.clear();
     this.#discovery.close();

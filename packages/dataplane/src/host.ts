@@ -40,6 +40,8 @@ export class Host {
   overrideWeight: number | undefined;
   /** Requests currently in flight to this host (written by the request path only). */
   inFlight = 0;
+  /** Requests sent to this host so far (request path only); the predictive scaler reads rates from it. */
+  requestsTotal = 0;
   /** When the host entered the set, or last became available again (slow-start origin). */
   availableSince: number;
   /** The pool attached to this host; EMPTY until the pool manager attaches one. */
@@ -155,6 +157,15 @@ export class HostSet {
   onFlagChange(listener: FlagListener): () => void {
     this.#flagListeners.add(listener);
     return () => this.#flagListeners.delete(listener);
+  }
+
+  /**
+   * Tell listeners that host attributes changed without a membership change (control-plane
+   * weight overrides), so load balancers rebuild their cached tables.
+   */
+  touch(): void {
+    const change = { added: [], removed: [] };
+    for (const l of this.#listeners) l(this.#hosts, change);
   }
 
   update(endpoints: readonly Endpoint[]): HostSetChange {

@@ -1,5 +1,10 @@
 export * from "./clock.js";
 export * from "./cluster.js";
+export { Holt } from "./coord/holt.js";
+export { Ewma, PeakEwma } from "./coord/peak-ewma.js";
+export { PredictiveScaler, type ScalerHost, type ScalerState } from "./coord/scaler.js";
+export { LATENCY_FLOOR_MS, poolAwareScore, type ScoreInputs } from "./coord/score.js";
+export { planWarmup, type WarmTarget } from "./coord/warmup-plan.js";
 export * from "./discovery/discovery.js";
 export {
   HealthCheckTracker,

@@ -4,10 +4,18 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ClusterRuntime } from "../cluster.js";
+import type { Host } from "../host.js";
 import type { EgressProxy } from "./proxy.js";
 
 export interface AdminExtras {
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void | Promise<void>>;
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+function scoreOf(rt: ClusterRuntime, h: Host) {
+  const s = rt.scoreOf(h);
+  return { value: round(s.score), terms: Object.fromEntries(Object.entries(s.terms).map(([k, v]) => [k, round(v)])) };
 }
 
 export function describeCluster(rt: ClusterRuntime) {
@@ -28,6 +36,12 @@ export function describeCluster(rt: ClusterRuntime) {
         available: h.available,
         flags: Object.fromEntries(h.flags),
         inFlight: h.inFlight,
+        requestsTotal: h.requestsTotal,
+        latencyMs: round(rt.latencyMs(h)),
+        connectMs: round(rt.connectMs(h)),
+        score: scoreOf(rt, h),
+        predicted: rt.predicted(h) ?? null,
+        warmFloor: rt.warmFloor(h),
         pool: pool
           ? {
               idle: pool.idle,

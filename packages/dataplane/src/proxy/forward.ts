@@ -186,6 +186,7 @@ export class Forwarder {
     }
     const host = picked.host;
     tried.add(host);
+    host.requestsTotal++;
     const pool = cluster.pool(host);
     if (!pool)
       return {
@@ -246,7 +247,11 @@ export class Forwarder {
         const timedOut = timeout.aborted;
         const cause: ProxyErrorCause = timedOut ? "upstream_timeout" : classifyUpstreamError(err);
         const detail = timedOut ? `no response within ${timeoutMs} ms` : (err as Error).message;
-        if (!signal.aborted) cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause });
+        if (!signal.aborted) {
+          cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause });
+          // A timeout is a latency observation too: it makes the endpoint score worse at once.
+          if (timedOut) cluster.observeLatency(host, timeoutMs);
+        }
         report({ error: cause, errorDetail: detail, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
         // A connection whose request failed mid-way is not reused.
         conn.close();
@@ -280,10 +285,12 @@ export class Forwarder {
         res.destroy();
         return { kind: "done" };
       }
+      const latencyMs = performance.now() - attemptStart;
+      cluster.observeLatency(host, latencyMs);
       cluster.outlier.reportResult(host, {
         kind: status >= 502 && status <= 504 ? "gateway_error" : status >= 500 ? "http_5xx" : "success",
         status,
-        latencyMs: performance.now() - attemptStart,
+        latencyMs,
       });
       report({ status, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
       return { kind: "done" };

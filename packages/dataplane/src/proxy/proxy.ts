@@ -169,10 +169,13 @@ export class EgressProxy {
         host.overrideWeight = ov?.weight;
         if (ov?.ejected) rt.controlFlag.set(host, ov.ejectReason ?? "ejected by control plane");
         else rt.controlFlag.clear(host);
-        const pool = rt.pool(host);
-        const floor = Math.max(ov?.minWarm ?? rt.config.pool.minWarm, ov?.preconnect ?? 0);
-        if (pool && floor !== pool.warmTarget) pool.setWarmTarget(floor);
+        const floor =
+          ov?.minWarm !== undefined || ov?.preconnect !== undefined
+            ? Math.max(ov.minWarm ?? 0, ov.preconnect ?? 0)
+            : undefined;
+        rt.setWarmFloor(host, floor);
       }
+      rt.hosts.touch();
     }
     this.#controlVersion = v;
     return { status: "ACK", version: v };
