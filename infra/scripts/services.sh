@@ -72,7 +72,7 @@ pid_is() {
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$what"
 }
 
-read_file() { [[ -f "$1" ]] && cat "$1" || true; }
+read_file() { if [[ -f "$1" ]]; then cat "$1"; fi; }
 
 # SIGTERM, wait up to $3 seconds, then SIGKILL.
 stop_pid() {
@@ -114,6 +114,7 @@ redis_ping() { # host port [url]
     fi
   else
     # No redis-cli: speak RESP over bash's /dev/tcp.
+    # shellcheck disable=SC2016 # expanded by the inner bash
     reply="$(
       timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "PING\r\n" >&3 && IFS= read -r line <&3 && printf "%s" "$line"' "$1" "$2" 2>/dev/null || true
     )"
@@ -142,8 +143,9 @@ ensure_redis_server_binary() {
   log "redis-server not found; installing Debian's redis-server package"
   local sudo=()
   if [[ "$(id -u)" != 0 ]]; then
-    command -v sudo >/dev/null && sudo -n true 2>/dev/null ||
+    if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then
       die "redis-server is missing and installing it needs root: run 'sudo apt-get install redis-server' (or set REDIS_URL)"
+    fi
     sudo=(sudo -n)
   fi
   command -v apt-get >/dev/null || die "redis-server is missing and apt-get is not available: install Redis 6+ (or set REDIS_URL)"
@@ -378,6 +380,7 @@ start_kafka() {
   log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$port"
   # setsid: its own session, so Ctrl-C in the terminal that ran `up` does not hit it; the
   # inner shell writes its own pid and execs java, so the pid file names the JVM itself.
+  # shellcheck disable=SC2016 # expanded by the inner bash
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_RUN/kafka.pid" \
     java -Xms256m -Xmx768m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
     -Djava.awt.headless=true -Dlog4j.configuration="file:$KAFKA_RUN/log4j.properties" \
