@@ -254,8 +254,18 @@ export class ClusterRuntime {
     e.observe(ms, now);
   }
 
+  /**
+   * An endpoint with no observation yet is assumed as slow as the cluster's mean, not free:
+   * otherwise a new endpoint takes a burst of requests before its first response (Linkerd
+   * seeds new endpoints with a default RTT for the same reason).
+   */
   latencyMs(host: Host): number {
-    return this.#latency.get(host)?.value(this.#deps.clock.now()) ?? 0;
+    const now = this.#deps.clock.now();
+    const own = this.#latency.get(host);
+    if (own) return own.value(now);
+    let sum = 0;
+    for (const e of this.#latency.values()) sum += e.value(now);
+    return this.#latency.size > 0 ? sum / this.#latency.size : 0;
   }
 
   connectMs(host: Host): number {

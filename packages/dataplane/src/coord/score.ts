@@ -8,7 +8,8 @@
  *   poolWait = 0                      when an idle connection is ready,
  *              connectMs              when none is idle but the pool may open one (the next
  *                                     request would pay a handshake),
- *              latency × (pending+1)  when the pool is full (the request queues behind others).
+ *              max(connectMs, latency × (pending+1))  when the pool is full (the request
+ *                                     queues behind others).
  *
  * The first term is Linkerd's cost (latency × outstanding requests), which makes a slow
  * endpoint lose comparisons as soon as one slow response is seen. The second term is what no
@@ -33,7 +34,8 @@ export function poolAwareScore(host: Host, inputs: ScoreInputs): HostScore {
   let poolWait = 0;
   if (pool.idle === 0) {
     const room = pool.active + pool.connecting < pool.maxConnections;
-    poolWait = room ? inputs.connectMs : latency * (pool.pending + 1);
+    // A full pool is never better than one that can still open a connection.
+    poolWait = room ? inputs.connectMs : Math.max(inputs.connectMs, latency * (pool.pending + 1));
   }
   return {
     score: load + poolWait,

@@ -61,8 +61,13 @@ export class PooledConnection {
       connect: (_options, cb) => {
         const s = handed;
         handed = undefined;
-        if (s && !s.destroyed) cb(null, s);
-        else cb(new Error("meshtune: connection closed; the pool opens a new one"), null);
+        // Answer asynchronously, as a real connector does: undici calls the connector from
+        // inside its resume loop and ignores a re-entrant resume, so a synchronous callback
+        // leaves the first request queued forever.
+        process.nextTick(() => {
+          if (s && !s.destroyed) cb(null, s);
+          else cb(new Error("meshtune: connection closed; the pool opens a new one"), null);
+        });
       },
     });
     opts.socket.once("close", () => this.close());
