@@ -41,6 +41,7 @@ interface SimResponse {
   writeHead(status: number, headers: http.OutgoingHttpHeaders): unknown;
   write(chunk: Buffer, cb?: (err?: Error | null) => void): boolean;
   end(chunk?: Buffer): unknown;
+  flushHeaders(): void;
   once(event: "close", fn: () => void): unknown;
   readonly headersSent: boolean;
 }
@@ -489,7 +490,11 @@ export class EndpointServer {
     else req.socket.destroy();
   }
 
-  /** Writes `body` in ~20 chunks a second at `bytesPerSec`; bounded by the body size. */
+  /**
+   * Writes `body` at `bytesPerSec` in ~20 chunks a second: headers leave at once, each chunk
+   * after the time it takes at that rate, so the last byte arrives ~bytes/rate later.
+   * Bounded by the body size.
+   */
   #writeSlowly(
     res: SimResponse,
     body: Buffer,
@@ -498,8 +503,11 @@ export class EndpointServer {
     onTimer: (t: NodeJS.Timeout) => void,
   ): void {
     const chunk = Math.max(1, Math.floor(bytesPerSec / 20));
-    const intervalMs = (chunk / bytesPerSec) * 1000;
     let offset = 0;
+    const schedule = () => {
+      const next = Math.min(chunk, body.length - offset);
+      onTimer(this.#after((next / bytesPerSec) * 1000, step));
+    };
     const step = () => {
       if (isClosed()) return;
       const end = Math.min(body.length, offset + chunk);
@@ -510,8 +518,9 @@ export class EndpointServer {
         return;
       }
       res.write(piece);
-      onTimer(this.#after(intervalMs, step));
+      schedule();
     };
-    step();
+    res.flushHeaders();
+    schedule();
   }
 }
