@@ -1,1 +1,96 @@
-console.log("meshtune");
+#!/usr/bin/env node
+/**
+ * meshtune CLI: one binary, subcommands. Thin: each command lives in its own package/service.
+ */
+import { ConfigError, parseSimConfig } from "@meshtune/contracts";
+import { loadProxyConfigFile, readYamlFile, runProxy } from "@meshtune/proxy";
+import { runSimCli } from "@meshtune/testkit";
+import { runDemo } from "./demo.js";
+
+const HELP = `meshtune — observability-driven adaptive tuner for service-mesh egress to external services
+
+Usage: meshtune <command> [options]
+
+Commands:
+  proxy --config FILE      Run the sidecar proxy (egress listener + admin API). See: meshtune proxy --help
+  sim --config FILE        Run the fault-injecting upstream simulator. See: meshtune sim --help
+  demo                     Run the quickstart demo with a live view. See: meshtune demo --help
+  validate FILE...         Validate proxy (kind: ProxyConfig) or simulator (kind: SimConfig) YAML files
+  help                     Show this help
+
+Options:
+  -h, --help               Show help
+  -v, --version            Show version
+
+Examples:
+  meshtune sim --config examples/quickstart/sim.yaml
+  meshtune proxy --config examples/quickstart/proxy.yaml
+  curl -H 'host: api.example.com' http://127.0.0.1:15001/anything
+  curl http://127.0.0.1:15000/clusters`;
+
+function validate(files: string[]): number {
+  if (files.length === 0) {
+    console.error("meshtune validate: give one or more YAML files");
+    return 2;
+  }
+  let failed = 0;
+  for (const f of files) {
+    try {
+      const raw = readYamlFile(f) as { kind?: unknown } | undefined;
+      if (raw?.kind === "SimConfig") {
+        const r = parseSimConfig(raw);
+        if (!r.ok) throw new ConfigError(f, r.issues);
+      } else loadProxyConfigFile(f);
+      console.log(`${f}: ok`);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      console.error(err.message);
+      failed++;
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case undefined:
+    case "help":
+    case "-h":
+    case "--help":
+      console.log(HELP);
+      return 0;
+    case "-v":
+    case "--version":
+      console.log("meshtune 0.1.0");
+      return 0;
+    case "proxy":
+      return runProxy(rest);
+    case "sim":
+      return runSimCli(rest);
+    case "validate":
+      return validate(rest);
+    case "demo":
+      return runDemo(rest);
+    default:
+      console.error(`meshtune: unknown command '${cmd}'\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Commands that serve until a signal resolve only when done; exit explicitly so stray
+    // handles (watchers, keep-alive sockets) cannot keep a finished command alive.
+    if (code !== 0 || !["proxy", "sim", "demo"].includes(process.argv[2] ?? "")) return;
+    process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS"))
+      console.error(`meshtune: ${err.message} (see --help)`);
+    else console.error(`meshtune: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  },
+);

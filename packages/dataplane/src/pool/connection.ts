@@ -31,6 +31,7 @@ export class PooledConnection {
   /** Capacity: 1 for HTTP/1.1 (no pipelining, head-of-line blocking), maxStreams for h2. */
   readonly capacity: number;
   readonly #onClose: (conn: PooledConnection) => void;
+  readonly #servername: string | undefined;
 
   constructor(opts: {
     origin: string;
@@ -39,8 +40,11 @@ export class PooledConnection {
     connectMs: number;
     now: number;
     maxStreams: number;
+    /** TLS only: the SNI this connection was opened with. */
+    servername?: string;
     onClose: (conn: PooledConnection) => void;
   }) {
+    this.#servername = opts.servername;
     this.protocol = opts.protocol;
     this.connectMs = opts.connectMs;
     this.createdAt = opts.now;
@@ -85,7 +89,13 @@ export class PooledConnection {
 
   request(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
     this.requests++;
-    return this.client.request(opts);
+    if (this.#servername === undefined) return this.client.request(opts);
+    // undici derives a TLS servername from each request's Host header and tears the socket
+    // down when it differs from the connection's ("servername changed"). The socket is ours
+    // and already verified for its SNI, so pin the servername to it. `servername` is read by
+    // undici's Request (lib/core/request.js) but missing from its RequestOptions type.
+    const pinned: Dispatcher.RequestOptions & { servername: string } = { ...opts, servername: this.#servername };
+    return this.client.request(pinned);
   }
 
   /** Immediate close (drain deadline passed, or the socket died). */

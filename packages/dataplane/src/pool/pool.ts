@@ -231,13 +231,14 @@ export class ConnectionPool implements PoolView {
   /** Opens one connection; resolves to it (already in the pool) or to the failure. */
   async #connect(purpose: ConnectPurpose): Promise<PooledConnection | { cause: ConnectFailureCause; message: string }> {
     const s = this.#settings;
+    const servername = s.tls.enabled ? (this.host.sni ?? s.tls.sni ?? this.host.address) : undefined;
     const r = await openConnection({
       address: this.host.address,
       port: this.host.port,
       timeoutMs: s.pool.connectTimeoutMs,
       tls: s.tls.enabled
         ? {
-            servername: this.host.sni ?? s.tls.sni ?? this.host.address,
+            servername,
             ca: s.ca,
             rejectUnauthorized: s.tls.rejectUnauthorized,
             alpn: s.tls.alpn,
@@ -266,6 +267,7 @@ export class ConnectionPool implements PoolView {
       connectMs: r.connectMs,
       now: this.#clock.now(),
       maxStreams: s.maxStreams ?? 100,
+      servername,
       onClose: (c) => {
         this.#conns.delete(c);
         if (!this.#draining && !this.#closed) this.#fillToTarget("refill");

@@ -11,6 +11,7 @@ import {
   type ControlSnapshot,
   formatIssues,
   type ProxyConfig,
+  parseControlSnapshot,
   parseProxyConfig,
 } from "@meshtune/contracts";
 import { type Clock, type Random, systemClock } from "../clock.js";
@@ -144,7 +145,17 @@ export class EgressProxy {
   }
 
   /** Apply a control-plane snapshot: pushed endpoints and per-endpoint overrides. */
-  applyControl(snapshot: ControlSnapshot): ApplyResult {
+  applyControl(input: unknown): ApplyResult {
+    const parsed = parseControlSnapshot(input);
+    if (!parsed.ok) {
+      const version = (input as { version?: unknown } | null)?.version;
+      return {
+        status: "NACK",
+        version: typeof version === "number" ? version : -1,
+        reason: `invalid control snapshot:\n${formatIssues(parsed.issues)}`,
+      };
+    }
+    const snapshot: ControlSnapshot = parsed.value;
     const v = snapshot.version;
     if (v <= this.#controlVersion)
       return { status: "NACK", version: v, reason: `stale version ${v} (applied: ${this.#controlVersion})` };
