@@ -18,6 +18,7 @@ beforeAll(async () => {
       { name: "plain-tls-delay", faults: { tlsDelayMs: 500 } },
       { name: "hole" },
       { name: "hole-tls", protocol: "https" },
+      { name: "hole-pending", faults: { latency: { dist: "fixed", ms: 100 } } },
       { name: "refuser" },
       { name: "errors", faults: { errorRate: 1, errorStatus: 502 } },
       { name: "resets", bodyBytes: 4096, faults: { resetRate: 1 } },
@@ -95,6 +96,15 @@ describe("connection faults", () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it("blackHole also swallows answers that were still pending", async () => {
+    const ep = sim.endpoint("hole-pending");
+    const pending = get(`${ep.url}/`, { timeoutMs: 250 });
+    await waitFor(() => ep.stats().requests === 1);
+    await ep.setFaults({ blackHole: true });
+    await expect(pending).rejects.toMatchObject({ code: "CLIENT_TIMEOUT" });
+    expect(ep.stats().blackHoled).toBe(1);
   });
 
   it("blackHole on TLS: the handshake never completes", async () => {

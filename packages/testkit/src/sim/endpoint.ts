@@ -273,7 +273,9 @@ export class EndpointServer {
 
   // ---- connections -----------------------------------------------------------------------
 
-  #after(ms: number, fn: () => void): NodeJS.Timeout {
+  /** A tracked timer (cleared by close()); none once closed. */
+  #after(ms: number, fn: () => void): NodeJS.Timeout | undefined {
+    if (this.#closed) return undefined;
     const t = setTimeout(() => {
       this.#timers.delete(t);
       fn();
@@ -399,11 +401,8 @@ export class EndpointServer {
     conn.requests++;
     // Drain any request body so the connection stays reusable.
     req.resume();
-    if (this.#faults.blackHole) {
-      // Existing connections hang too: the request is never answered.
-      this.#stats.blackHoled++;
-      return;
-    }
+    // Existing connections hang too: the request is never answered.
+    if (this.#holdIfBlackHoled()) return;
     const url = new URL(req.url ?? "/", "http://sim.invalid");
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
@@ -416,7 +415,7 @@ export class EndpointServer {
       this.#stats.healthChecks++;
       const { status, delayMs } = this.#faults.health;
       const answer = () => {
-        if (closed) return;
+        if (closed || this.#holdIfBlackHoled()) return;
         const body = Buffer.from(JSON.stringify({ status: status < 400 ? "ok" : "fail", endpoint: this.name }));
         res.writeHead(status, {
           ...this.#baseHeaders(req, conn),
@@ -452,7 +451,7 @@ export class EndpointServer {
     const slowRate = f.slowBodyBytesPerSec;
 
     const respond = () => {
-      if (closed) return;
+      if (closed || this.#holdIfBlackHoled()) return;
       const body = bodyOf(bytes);
       st.statuses[status] = (st.statuses[status] ?? 0) + 1;
       res.writeHead(status, {
@@ -485,6 +484,13 @@ export class EndpointServer {
     else respond();
   }
 
+  /** blackHole also swallows answers still pending when it is switched on (a partition, not a restart). */
+  #holdIfBlackHoled(): boolean {
+    if (!this.#faults.blackHole) return false;
+    this.#stats.blackHoled++;
+    return true;
+  }
+
   #abort(req: SimRequest, res: http.ServerResponse | http2.Http2ServerResponse): void {
     if (res instanceof http2.Http2ServerResponse) res.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     else req.socket.destroy();
@@ -500,7 +506,7 @@ export class EndpointServer {
     body: Buffer,
     bytesPerSec: number,
     isClosed: () => boolean,
-    onTimer: (t: NodeJS.Timeout) => void,
+    onTimer: (t: NodeJS.Timeout | undefined) => void,
   ): void {
     const chunk = Math.max(1, Math.floor(bytesPerSec / 20));
     let offset = 0;
@@ -509,7 +515,8 @@ export class EndpointServer {
       onTimer(this.#after((next / bytesPerSec) * 1000, step));
     };
     const step = () => {
-      if (isClosed()) return;
+      // A black hole that starts mid-body stalls the body where it is.
+      if (isClosed() || this.#faults.blackHole) return;
       const end = Math.min(body.length, offset + chunk);
       const piece = body.subarray(offset, end);
       offset = end;
