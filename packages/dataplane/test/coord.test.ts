@@ -132,9 +132,10 @@ describe("poolAwareScore", () => {
     // Queued behind 4 pending requests + the one being served: latency × 5.
     expect(f.terms.poolWaitTerm).toBe(2 * 5);
     expect(f.score).toBeGreaterThan(r.score);
-    // Connections being opened count against the limit: no room means queueing.
+    // Connections being opened count against the limit: no room means queueing, and a full
+    // pool never scores better than one that could still open a connection (connectMs).
     const opening = host(3, { idle: 0, active: 1, connecting: 2, pending: 0, maxConnections: 3 }, 3);
-    expect(poolAwareScore(opening, inputs).terms.poolWaitTerm).toBe(2);
+    expect(poolAwareScore(opening, inputs).terms.poolWaitTerm).toBe(Math.max(inputs.connectMs, 2));
   });
 
   it("scores a slow endpoint worse than a fast one with a few more in flight", () => {
