@@ -1,1 +1,200 @@
-console.log("bench: no scenarios yet");
+#!/usr/bin/env node
+/**
+ * meshtune scenario benchmarks: meshtune's proxy, HAProxy and NGINX against the project's own
+ * upstream simulator and open-loop load generator, in the same run, on loopback.
+ *
+ *   ./dev bench [--quick] [--scenario NAME]...
+ *
+ * Results: bench/results/<timestamp>.json, plus latest.json for a full run of every scenario
+ * (latest-partial.json for --quick or --scenario runs, so a smoke test never replaces the
+ * committed figures). See bench/README.md.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { testCerts } from "@meshtune/testkit";
+import { errorMessage, progress } from "./lib/log.js";
+import { installCleanup, stopAll } from "./lib/procs.js";
+import type { Ctx, Scenario, ScenarioResult } from "./lib/run.js";
+import { type Results, renderMarkdown, renderText } from "./report.js";
+import { blackhole } from "./scenarios/blackhole.js";
+import { coldstart } from "./scenarios/coldstart.js";
+import { overhead } from "./scenarios/overhead.js";
+import { peak } from "./scenarios/peak.js";
+import { slow } from "./scenarios/slow.js";
+import { step } from "./scenarios/step.js";
+import { HAPROXY_BIN } from "./systems/haproxy.js";
+import { REPO_ROOT } from "./systems/meshtune.js";
+import { NGINX_BIN } from "./systems/nginx.js";
+
+const SCENARIOS: Scenario[] = [overhead, peak, blackhole, slow, step, coldstart];
+
+const USAGE = `Usage: ./dev bench [--quick] [--scenario NAME]...
+
+Runs meshtune's proxy, HAProxy and NGINX against the upstream simulator with the open-loop
+load generator and writes bench/results/<timestamp>.json (and latest.json for a full run).
+
+Options:
+  --quick            Short durations (about 2 minutes in all): a smoke test, not figures to quote
+  --scenario NAME    Run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
+  -h, --help         Show this help`;
+
+function ensureProxiesInstalled(): string | undefined {
+  if (existsSync(HAPROXY_BIN) && existsSync(NGINX_BIN)) return undefined;
+  progress("haproxy/nginx missing: apt-get update && apt-get install -y haproxy nginx");
+  // RUNLEVEL=1 keeps the packages' init scripts from starting system-wide daemons.
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive", RUNLEVEL: "1" };
+  const up = spawnSync("apt-get", ["update"], { stdio: ["ignore", 2, 2], env, timeout: 300_000 });
+  const inst = spawnSync("apt-get", ["install", "-y", "haproxy", "nginx"], {
+    stdio: ["ignore", 2, 2],
+    env,
+    timeout: 600_000,
+  });
+  if (up.status !== 0 || inst.status !== 0 || !existsSync(HAPROXY_BIN) || !existsSync(NGINX_BIN)) {
+    return "could not install haproxy and nginx with apt-get (run as root on Debian/Ubuntu)";
+  }
+  return undefined;
+}
+
+function versionOf(cmd: string, args: string[]): string {
+  try {
+    const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 5_000 });
+    return `${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n")[0]?.trim() ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * The proxy under test is pinned to one core (the last one) with taskset. The load generator
+ * and the simulator are not pinned: at 2,000 rps they need about one core between them on a
+ * small machine, and pinning them to a single core made the harness itself the bottleneck.
+ */
+function pinCpus(): { proxyCpus: string; harnessCpus: string | undefined } {
+  const n = os.availableParallelism();
+  return { proxyCpus: String(n - 1), harnessCpus: undefined };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      scenario: { type: "string", multiple: true },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const wanted = (values.scenario ?? [])
+    .flatMap((s) => s.split(","))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const w of wanted) {
+    if (!SCENARIOS.some((s) => s.name === w)) {
+      console.error(`bench: unknown scenario '${w}' (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
+      return 2;
+    }
+  }
+  const selected = wanted.length > 0 ? SCENARIOS.filter((s) => wanted.includes(s.name)) : SCENARIOS;
+  const complete = selected.length === SCENARIOS.length && !values.quick;
+  installCleanup();
+
+  const installError = ensureProxiesInstalled();
+  const { proxyCpus, harnessCpus } = pinCpus();
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const runDir = path.join(REPO_ROOT, ".run/bench", stamp);
+  mkdirSync(runDir, { recursive: true });
+  const ctx: Ctx = {
+    quick: values.quick,
+    runDir,
+    proxyCpus,
+    harnessCpus,
+    caFile: testCerts.caFile,
+    caPem: testCerts.caPem,
+  };
+  const meta: Record<string, unknown> = {
+    startedAt: new Date().toISOString(),
+    quick: values.quick,
+    scenarios: selected.map((s) => s.name),
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? "unknown",
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    haproxyVersion: versionOf(HAPROXY_BIN, ["-v"]),
+    nginxVersion: versionOf(NGINX_BIN, ["-v"]),
+    pinning: `proxy under test pinned to CPU ${proxyCpus} (taskset); load generator and simulator not pinned`,
+    fairness: [
+      "Every proxy gets one core: meshtune is one Node.js process (one event loop), HAProxy runs nbthread 1, NGINX worker_processes 1 (its master is idle); all pinned to the same single CPU with taskset (Node's GC/libuv helper threads included).",
+      "Same timeouts everywhere: connect 500 ms (meshtune pool.connectTimeoutMs, HAProxy timeout connect, NGINX proxy_connect_timeout); upstream response 2 s (requestTimeoutMs, timeout server, proxy_read_timeout); one retry on another endpoint.",
+      "Least-request balancing everywhere: meshtune least_request (P2C), HAProxy balance leastconn, NGINX least_conn.",
+      "Keep-alive to the upstreams everywhere: meshtune pools, HAProxy http-reuse always, NGINX keepalive 64 with HTTP/1.1.",
+      "Health: meshtune and HAProxy check GET /health every 500 ms (fall 2, rise 1); NGINX open source has passive checks only (max_fails=1 fail_timeout=10s).",
+      "HAProxy and NGINX are Debian's builds with logging off; each run gets a fresh simulator and a fresh proxy.",
+    ],
+    runDir,
+  };
+  if (installError) meta.installError = installError;
+  const results: Results = { meta, scenarios: {} };
+  let failures = 0;
+  progress(`running ${selected.map((s) => s.name).join(", ")}${values.quick ? " (quick)" : ""}; work dir ${runDir}`);
+  for (const s of selected) {
+    const t0 = performance.now();
+    progress(`== ${s.name}: ${s.title}`);
+    let r: ScenarioResult;
+    try {
+      r = await s.run(ctx);
+    } catch (err) {
+      r = { title: s.title, description: "", params: {}, systems: {}, goals: [], notes: [], error: errorMessage(err) };
+      progress(`${s.name} FAILED: ${errorMessage(err)}`);
+    }
+    r.durationS = Math.round((performance.now() - t0) / 100) / 10;
+    failures += (r.error ? 1 : 0) + Object.values(r.systems).filter((x) => x.error).length;
+    results.scenarios[s.name] = r;
+  }
+  meta.finishedAt = new Date().toISOString();
+  meta.failures = failures;
+
+  const dir = path.join(REPO_ROOT, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const file = path.join(dir, `${stamp}${values.quick ? "-quick" : ""}.json`);
+  writeFileSync(file, json);
+  const latest = path.join(dir, complete ? "latest.json" : "latest-partial.json");
+  writeFileSync(latest, json);
+  console.log(renderText(selected, results));
+  if (complete) updateReadme(renderMarkdown(selected, results));
+  progress(`results: ${path.relative(REPO_ROOT, file)} and ${path.relative(REPO_ROOT, latest)}`);
+  if (failures > 0) progress(`${failures} system run(s) failed; see the JSON (error) and logs under ${runDir}`);
+  return failures > 0 ? 1 : 0;
+}
+
+/** Replaces the figures between the markers in bench/README.md after a full run. */
+function updateReadme(markdown: string): void {
+  const readme = path.join(REPO_ROOT, "bench/README.md");
+  if (!existsSync(readme)) return;
+  const text = readFileSync(readme, "utf8");
+  const begin = "<!-- results:begin -->";
+  const end = "<!-- results:end -->";
+  const i = text.indexOf(begin);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return;
+  writeFileSync(readme, `${text.slice(0, i + begin.length)}\n${markdown}\n${text.slice(j)}`);
+}
+
+main().then(
+  async (code) => {
+    await stopAll();
+    process.exit(code);
+  },
+  async (err: unknown) => {
+    console.error(`bench: ${errorMessage(err)}`);
+    await stopAll();
+    process.exit(1);
+  },
+);

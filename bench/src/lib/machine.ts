@@ -1,0 +1,63 @@
+/**
+ * Machine-wide CPU accounting, to tell a clean measurement from one disturbed by other work on
+ * the same machine: busy CPU from /proc/stat minus what the benchmark's own processes used.
+ */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import { progress, sleep } from "./log.js";
+import { treeCpuMs } from "./procs.js";
+
+interface Snap {
+  at: number;
+  busyMs: number;
+  ownMs: number;
+}
+
+function machineBusyMs(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f;
+  return ((user + nice + system + irq + softirq) * 1000) / 100;
+}
+
+function ownMs(pids: number[]): number {
+  const self = process.cpuUsage();
+  return (self.user + self.system) / 1000 + pids.reduce((a, p) => a + treeCpuMs(p), 0);
+}
+
+export function snapshot(pids: number[]): Snap {
+  return { at: performance.now(), busyMs: machineBusyMs(), ownMs: ownMs(pids) };
+}
+
+/** Cores used by processes other than the benchmark's own between the two snapshots. */
+export function otherCores(a: Snap, b: Snap): number {
+  const wall = b.at - a.at;
+  if (wall <= 0) return 0;
+  const other = b.busyMs - a.busyMs - (b.ownMs - a.ownMs);
+  return Math.max(0, Math.round((other / wall) * 100) / 100);
+}
+
+/**
+ * Waits (bounded) until other processes use less than `maxCores` for a one-second sample, so
+ * a measurement does not start in the middle of someone's build. Returns the last reading.
+ */
+export async function waitQuiet(maxCores: number, maxWaitMs: number, pids: number[] = []): Promise<number> {
+  const deadline = performance.now() + maxWaitMs;
+  let said = false;
+  for (;;) {
+    const a = snapshot(pids);
+    await sleep(1_000);
+    const busy = otherCores(a, snapshot(pids));
+    if (busy <= maxCores || performance.now() >= deadline) {
+      if (said) progress(`machine: other processes now use ${busy} cores; going on`);
+      return busy;
+    }
+    if (!said) {
+      progress(
+        `machine: other processes use ${busy} of ${os.availableParallelism()} cores; waiting up to ${Math.round(maxWaitMs / 1000)} s for them to settle`,
+      );
+      said = true;
+    }
+  }
+}
