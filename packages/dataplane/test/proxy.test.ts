@@ -88,6 +88,10 @@ describe("warm-up", () => {
     const { json } = await admin(p, "/clusters");
     const eps = (json.clusters as { endpoints: { pool: { idle: number } }[] }[])[0]!.endpoints;
     expect(eps.map((e) => e.pool.idle)).toEqual([3, 3, 3]);
+    expect(await admin(p, "/live")).toEqual({ status: 200, json: { live: true } });
+    expect(await admin(p, "/ready")).toEqual({ status: 200, json: { ready: true } });
+    expect((await admin(p, "/config")).json).toMatchObject({ version: 1, source: "test" });
+    expect((await admin(p, "/nope")).status).toBe(404);
     const r = await get(p);
     expect(r.status).toBe(200);
     // Served on a warm connection: no endpoint accepted a fourth connection.

@@ -75,6 +75,11 @@ export class PooledConnection {
       },
     });
     opts.socket.once("close", () => this.close());
+    // undici attaches its socket listeners only when the first request is dispatched; a warm
+    // connection reset by the peer before that would otherwise crash the process with an
+    // unhandled 'error'. The 'close' that follows retires the connection; errors during a
+    // request still reach that request through undici's own listener.
+    opts.socket.on("error", () => {});
     this.client.on("disconnect", () => this.close());
   }
 

@@ -1,0 +1,92 @@
+/**
+ * The per-endpoint pool against a real simulator endpoint, on paused time for its own timers
+ * (idle sweep, pending timeout): runtime refill, the warm floor, idle trimming, max requests
+ * per connection and the pending-queue circuit breaker.
+ */
+import { ClusterSchema } from "@meshtune/contracts";
+import { FakeClock, type Simulator } from "@meshtune/testkit";
+import { afterEach, describe, expect, it } from "vitest";
+import { ConnectionPool, Host } from "../src/index.js";
+import { eventually, sim } from "./helpers.js";
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function setup(pool: Record<string, unknown>, endpoint: Record<string, unknown> = {}) {
+  const s: Simulator = await sim([{ name: "a", ...endpoint }]);
+  cleanup.push(() => s.close());
+  const clock = new FakeClock();
+  const cfg = ClusterSchema.parse({
+    name: "c",
+    discovery: { type: "static", endpoints: [{ address: "127.0.0.1", port: s.endpoints[0]!.port }] },
+    pool,
+  });
+  const host = new Host({ address: "127.0.0.1", port: s.endpoints[0]!.port, weight: 1 }, 0);
+  const p = new ConnectionPool(host, { pool: cfg.pool, tls: cfg.tls, healthCheck: cfg.healthCheck }, clock);
+  cleanup.push(() => p.close());
+  return { s, clock, p };
+}
+
+async function use(p: ConnectionPool) {
+  const a = await p.acquire();
+  if (!a.ok) throw new Error(a.detail);
+  const r = await a.conn.request({ method: "GET", path: "/" });
+  await r.body.dump();
+  return a;
+}
+
+describe("connection pool", () => {
+  it("refills asynchronously when idle connections fall below the threshold", async () => {
+    const { s, p } = await setup({ minWarm: 2, refillThreshold: 2 });
+    expect((await p.warm(2, { healthCheck: true })).ready).toBe(2);
+    const a = await p.acquire();
+    if (!a.ok) throw new Error(a.detail);
+    // One of two idle taken: idle 1 < threshold 2, a third connection opens in the background.
+    await eventually(() => p.idle === 2 && p.active === 1);
+    expect(s.endpoints[0]!.stats().connectionsAccepted).toBe(3);
+    p.release(a.conn);
+  });
+
+  it("trims idle connections after idleTimeoutMs, never below the warm floor", async () => {
+    const { p, clock } = await setup({ minWarm: 1, idleTimeoutMs: 10_000, refillThreshold: 0 });
+    await p.warm(1, { healthCheck: false });
+    const leases = await Promise.all([p.acquire(), p.acquire(), p.acquire()]);
+    for (const l of leases) if (l.ok) p.release(l.conn);
+    await eventually(() => p.idle === 3);
+    clock.advance(5_000);
+    expect(p.idle).toBe(3);
+    clock.advance(10_000);
+    await eventually(() => p.idle === 1);
+  });
+
+  it("retires a connection after maxRequestsPerConnection", async () => {
+    const { s, p } = await setup({ minWarm: 1, maxRequestsPerConnection: 2, refillThreshold: 0 });
+    await p.warm(1, { healthCheck: false });
+    const first = await use(p);
+    p.release(first.conn);
+    const second = await use(p);
+    expect(second.conn).toBe(first.conn);
+    p.release(second.conn);
+    await eventually(() => first.conn.closed);
+    const third = await use(p);
+    expect(third.conn).not.toBe(first.conn);
+    p.release(third.conn);
+    expect(s.endpoints[0]!.stats().connectionsAccepted).toBe(2);
+  });
+
+  it("queues up to maxPendingRequests, answers overflow beyond, and times queued requests out", async () => {
+    const { p, clock } = await setup({ minWarm: 1, maxConnections: 1, maxPendingRequests: 1, pendingTimeoutMs: 500 });
+    await p.warm(1, { healthCheck: false });
+    const held = await p.acquire();
+    expect(held.ok).toBe(true);
+    const queued = p.acquire();
+    expect(p.pending).toBe(1);
+    const overflow = await p.acquire();
+    expect(overflow).toMatchObject({ ok: false, reason: "overflow" });
+    clock.advance(500);
+    expect(await queued).toMatchObject({ ok: false, reason: "pending_timeout" });
+    if (held.ok) p.release(held.conn);
+  });
+});
