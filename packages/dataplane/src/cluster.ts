@@ -88,10 +88,20 @@ export class ClusterRuntime {
       (event) => this.#emit({ type: "outlier", cluster: this.name, event }),
     );
     this.health = new HealthCheckTracker(cfg.healthCheck, flagWriter("failed_active_hc", now));
-    this.#unsubscribe = this.hosts.onChange((_hosts, change) => {
+    const unsubMembers = this.hosts.onChange((_hosts, change) => {
       for (const h of change.added) this.#onHostAdded(h);
       for (const h of change.removed) this.#onHostRemoved(h);
     });
+    // A host that comes back (health check passes again, ejection ends) gets its warm floor
+    // back before traffic returns to it, not on the first requests.
+    const unsubFlags = this.hosts.onFlagChange((h, _flag, on) => {
+      const pool = this.#pools.get(h);
+      if (!on && h.available && pool && !pool.draining) pool.setWarmTarget(pool.warmTarget);
+    });
+    this.#unsubscribe = () => {
+      unsubMembers();
+      unsubFlags();
+    };
     this.#lb = this.#makeLb();
     this.#discovery = startDiscovery(cfg.discovery, this.hosts, {
       clock: deps.clock,

@@ -298,6 +298,9 @@ export class ConnectionPool implements PoolView {
   }
 
   #fillToTarget(purpose: ConnectPurpose): void {
+    // A host taken out (failed warm-up, health check, ejection, drain) is not kept warm: its
+    // connections would only be refilled as fast as they fail. Warm-up re-warms it on recovery.
+    if (!this.host.available) return;
     const want = Math.min(this.#warmTarget, this.maxConnections) - this.total;
     for (let i = 0; i < want; i++) this.#open(purpose);
   }

@@ -37,7 +37,11 @@ export interface AttemptInfo {
   latencyMs: number;
   poolWaitMs: number;
   reused: boolean;
+  /** Connect time (ms) of the connection when this attempt was its first request (reused: false). */
+  connectMs?: number;
   score?: number;
+  /** What onRequestStart returned for this request. */
+  ctx?: unknown;
 }
 
 export interface RequestInfo {
@@ -47,6 +51,8 @@ export interface RequestInfo {
   error?: ProxyErrorCause;
   latencyMs: number;
   attempts: number;
+  /** What onRequestStart returned for this request. */
+  ctx?: unknown;
 }
 
 export interface ForwardHooks {
@@ -54,6 +60,25 @@ export interface ForwardHooks {
   onRequest?(r: RequestInfo): void;
   /** Extra headers for the upstream request (trace context; issue #6). */
   upstreamHeaders?(req: IncomingMessage): Record<string, string> | undefined;
+  /**
+   * A downstream request arrived (before routing). The value returned is handed back as `ctx`
+   * to onAttemptStart, onAttempt and onRequest, so telemetry can open a span with its true
+   * start time instead of back-dating it at the end (issue #6).
+   */
+  onRequestStart?(req: IncomingMessage): unknown;
+  /**
+   * An upstream attempt starts: the endpoint is picked, the pool not yet asked. Headers returned
+   * are set on this attempt's upstream request only (a retry gets its own), e.g. a W3C
+   * traceparent carrying the attempt's client span id. Positional arguments: no allocation
+   * per attempt when telemetry is off.
+   */
+  onAttemptStart?(
+    ctx: unknown,
+    cluster: string,
+    host: Host,
+    attempt: number,
+    score: number | undefined,
+  ): Record<string, string> | undefined;
 }
 
 type AttemptOutcome =
@@ -82,6 +107,7 @@ export class Forwarder {
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
     const started = performance.now();
+    const ctx = this.#hooks.onRequestStart?.(req);
     let attempts = 0;
     let clusterName: string | undefined;
     const finish = (status: number, error?: ProxyErrorCause) => {
@@ -93,6 +119,7 @@ export class Forwarder {
         error,
         latencyMs: performance.now() - started,
         attempts,
+        ctx,
       });
     };
     const fail = (cause: ProxyErrorCause, detail: string) => {
@@ -134,7 +161,19 @@ export class Forwarder {
       try {
         for (;;) {
           attempts++;
-          const out = await this.#attempt(cluster, req, res, method, url, headers, hasBody, tried, attempts, ac.signal);
+          const out = await this.#attempt(
+            cluster,
+            req,
+            res,
+            method,
+            url,
+            headers,
+            hasBody,
+            tried,
+            attempts,
+            ac.signal,
+            ctx,
+          );
           if (out.kind === "done") return finish(res.statusCode);
           const retryAllowed =
             canRetry &&
@@ -173,6 +212,7 @@ export class Forwarder {
     tried: Set<Host>,
     attempt: number,
     signal: AbortSignal,
+    ctx: unknown,
   ): Promise<AttemptOutcome> {
     const picked = cluster.lb.pick({ headers: req.headers, exclude: tried });
     if (!picked) {
@@ -196,15 +236,18 @@ export class Forwarder {
         retryable: true,
         retryOn: "connect-failure",
       };
+    const attemptHeaders = this.#hooks.onAttemptStart?.(ctx, cluster.name, host, attempt, picked.score);
+    if (attemptHeaders) Object.assign(headers, attemptHeaders);
     const attemptStart = performance.now();
     host.inFlight++;
-    const report = (a: Omit<AttemptInfo, "cluster" | "host" | "attempt" | "latencyMs" | "score">) =>
+    const report = (a: Omit<AttemptInfo, "cluster" | "host" | "attempt" | "latencyMs" | "score" | "ctx">) =>
       this.#hooks.onAttempt?.({
         cluster: cluster.name,
         host,
         attempt,
         latencyMs: performance.now() - attemptStart,
         score: picked.score,
+        ctx,
         ...a,
       });
     let conn: PooledConnection | undefined;
@@ -252,7 +295,13 @@ export class Forwarder {
           // A timeout is a latency observation too: it makes the endpoint score worse at once.
           if (timedOut) cluster.observeLatency(host, timeoutMs);
         }
-        report({ error: cause, errorDetail: detail, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
+        report({
+          error: cause,
+          errorDetail: detail,
+          poolWaitMs: acquired.waitedMs,
+          reused: acquired.reused,
+          connectMs: acquired.reused ? undefined : conn.connectMs,
+        });
         // A connection whose request failed mid-way is not reused.
         conn.close();
         return {
@@ -280,6 +329,7 @@ export class Forwarder {
           errorDetail: (err as Error).message,
           poolWaitMs: acquired.waitedMs,
           reused: acquired.reused,
+          connectMs: acquired.reused ? undefined : conn.connectMs,
         });
         conn.close();
         res.destroy();
@@ -292,7 +342,12 @@ export class Forwarder {
         status,
         latencyMs,
       });
-      report({ status, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
+      report({
+        status,
+        poolWaitMs: acquired.waitedMs,
+        reused: acquired.reused,
+        connectMs: acquired.reused ? undefined : conn.connectMs,
+      });
       return { kind: "done" };
     } finally {
       host.inFlight--;
