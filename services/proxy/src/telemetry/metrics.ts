@@ -1,0 +1,226 @@
+/**
+ * Proxy metrics, defined once on an OTel MeterProvider from the contracts catalog
+ * (PROXY_METRICS). Every reader — the OTLP push reader and the /metrics pull reader — collects
+ * from the same instruments, so nothing is counted twice and both show the same numbers.
+ *
+ * Events (attempts, requests, pool and outlier events) feed synchronous counters and
+ * histograms; state (in-flight, pool connections, flags, score, picks, versions) is read from
+ * the proxy at collection time through one batch callback, never mirrored by hand (undici style:
+ * totals are getters).
+ */
+import { LABEL, type MetricDef, PROXY_METRICS, statusClass } from "@meshtune/contracts";
+import {
+  type AttemptInfo,
+  type ClusterEvent,
+  type EgressProxy,
+  HEALTH_FLAGS,
+  type Host,
+  type RequestInfo,
+} from "@meshtune/dataplane";
+import type {
+  Attributes,
+  BatchObservableResult,
+  Counter,
+  Histogram,
+  Meter,
+  Observable,
+  ObservableCounter,
+  ObservableGauge,
+} from "@opentelemetry/api";
+
+export type ProxyView = Pick<EgressProxy, "clusters" | "applied" | "controlVersion">;
+
+function unitOf(def: MetricDef): string | undefined {
+  return def.unit === "seconds" ? "s" : def.unit === "bytes" ? "By" : undefined;
+}
+
+function counter(meter: Meter, def: MetricDef): Counter {
+  return meter.createCounter(def.name, { description: def.help, unit: unitOf(def) });
+}
+function histogram(meter: Meter, def: MetricDef): Histogram {
+  return meter.createHistogram(def.name, {
+    description: def.help,
+    unit: unitOf(def),
+    advice: def.buckets ? { explicitBucketBoundaries: [...def.buckets] } : undefined,
+  });
+}
+function gauge(meter: Meter, def: MetricDef): ObservableGauge {
+  return meter.createObservableGauge(def.name, { description: def.help, unit: unitOf(def) });
+}
+
+interface HostAttrs {
+  ep: Attributes;
+  byStatusClass: Map<string, Attributes>;
+}
+
+const HEALTH_RESULT = { success: "success", failure: "failure", timeout: "timeout" } as const;
+
+export class ProxyMetrics {
+  readonly #view: () => ProxyView | undefined;
+  readonly #downstreamRequests: Counter;
+  readonly #downstreamDuration: Histogram;
+  readonly #requests: Counter;
+  readonly #requestDuration: Histogram;
+  readonly #poolWait: Histogram;
+  readonly #connectDuration: Histogram;
+  readonly #connectFailures: Counter;
+  readonly #warmup: Counter;
+  readonly #healthChecks: Counter;
+  readonly #ejections: Counter;
+  readonly #configApplies: Counter;
+  readonly #dropped: Counter;
+  /** Attribute objects per host, built once: the request path allocates none. */
+  readonly #hostAttrs = new WeakMap<Host, HostAttrs>();
+  readonly #clusterAttrs = new Map<string, { cluster: Attributes; byStatusClass: Map<string, Attributes> }>();
+
+  constructor(meter: Meter, view: () => ProxyView | undefined) {
+    this.#view = view;
+    const M = PROXY_METRICS;
+    this.#downstreamRequests = counter(meter, M.downstreamRequests);
+    this.#downstreamDuration = histogram(meter, M.downstreamDuration);
+    this.#requests = counter(meter, M.requests);
+    this.#requestDuration = histogram(meter, M.requestDuration);
+    this.#poolWait = histogram(meter, M.poolWait);
+    this.#connectDuration = histogram(meter, M.connectDuration);
+    this.#connectFailures = counter(meter, M.connectFailures);
+    this.#warmup = counter(meter, M.warmup);
+    this.#healthChecks = counter(meter, M.healthChecks);
+    this.#ejections = counter(meter, M.ejections);
+    this.#configApplies = counter(meter, M.configApplies);
+    this.#dropped = counter(meter, M.telemetryDropped);
+    // Start the drop counters at 0 so "no drops" is a visible series, not an absent one.
+    for (const signal of ["fast", "traces"] as const)
+      for (const reason of ["queue_full", "export_failed"] as const) this.dropped(signal, reason, 0);
+
+    const inFlight = gauge(meter, M.inFlight);
+    const poolConnections = gauge(meter, M.poolConnections);
+    const poolPending = gauge(meter, M.poolPending);
+    const healthFlags = gauge(meter, M.healthFlags);
+    const lbScore = gauge(meter, M.lbScore);
+    const configVersion = gauge(meter, M.configVersion);
+    const controlVersion = gauge(meter, M.controlVersion);
+    const lbPicks: ObservableCounter = meter.createObservableCounter(M.lbPicks.name, { description: M.lbPicks.help });
+    const observables: Observable[] = [
+      inFlight,
+      poolConnections,
+      poolPending,
+      healthFlags,
+      lbScore,
+      configVersion,
+      controlVersion,
+      lbPicks,
+    ];
+    meter.addBatchObservableCallback((r: BatchObservableResult) => {
+      const proxy = this.#view();
+      if (!proxy) return;
+      const applied = proxy.applied;
+      if (applied) r.observe(configVersion, applied.version);
+      r.observe(controlVersion, proxy.controlVersion);
+      for (const rt of proxy.clusters.values()) {
+        const policy = rt.lb.policy;
+        for (const host of rt.hosts.hosts) {
+          const ep = this.#attrs(rt.name, host).ep;
+          r.observe(inFlight, host.inFlight, ep);
+          r.observe(lbPicks, host.requestsTotal, { ...ep, [LABEL.policy]: policy });
+          r.observe(lbScore, rt.scoreOf(host).score, ep);
+          for (const flag of HEALTH_FLAGS)
+            r.observe(healthFlags, host.hasFlag(flag) ? 1 : 0, { ...ep, [LABEL.flag]: flag });
+          const pool = rt.pool(host);
+          if (pool) {
+            r.observe(poolConnections, pool.idle, { ...ep, [LABEL.state]: "idle" });
+            r.observe(poolConnections, pool.active, { ...ep, [LABEL.state]: "active" });
+            r.observe(poolConnections, pool.connecting, { ...ep, [LABEL.state]: "connecting" });
+            r.observe(poolPending, pool.pending, ep);
+          }
+        }
+      }
+    }, observables);
+  }
+
+  #attrs(cluster: string, host: Host): HostAttrs {
+    let a = this.#hostAttrs.get(host);
+    if (!a) {
+      a = { ep: { [LABEL.cluster]: cluster, [LABEL.endpoint]: host.key }, byStatusClass: new Map() };
+      this.#hostAttrs.set(host, a);
+    }
+    return a;
+  }
+
+  #withStatus(cache: Map<string, Attributes>, base: Attributes, status: number | undefined): Attributes {
+    const cls = statusClass(status);
+    let attrs = cache.get(cls);
+    if (!attrs) {
+      attrs = { ...base, [LABEL.statusClass]: cls };
+      cache.set(cls, attrs);
+    }
+    return attrs;
+  }
+
+  attempt(a: AttemptInfo): void {
+    const h = this.#attrs(a.cluster, a.host);
+    // An attempt that failed before it had a response has no status: class "error".
+    this.#requests.add(1, this.#withStatus(h.byStatusClass, h.ep, a.error && !a.status ? undefined : a.status));
+    this.#requestDuration.record(a.latencyMs / 1000, h.ep);
+    if (!isPoolSideFailure(a)) this.#poolWait.record(a.poolWaitMs / 1000, h.ep);
+  }
+
+  request(r: RequestInfo): void {
+    const name = r.cluster ?? "";
+    let c = this.#clusterAttrs.get(name);
+    if (!c) {
+      c = { cluster: { [LABEL.cluster]: name }, byStatusClass: new Map() };
+      this.#clusterAttrs.set(name, c);
+    }
+    // A request whose client went away mid-response is still counted by the status it started with.
+    this.#downstreamRequests.add(1, this.#withStatus(c.byStatusClass, c.cluster, r.status));
+    this.#downstreamDuration.record(r.latencyMs / 1000, c.cluster);
+  }
+
+  clusterEvent(ev: ClusterEvent): void {
+    if (ev.type === "pool") {
+      const ep = this.#attrs(ev.cluster, ev.host).ep;
+      const e = ev.event;
+      switch (e.type) {
+        case "connect_ok":
+          this.#connectDuration.record(e.connectMs / 1000, ep);
+          break;
+        case "connect_failed":
+          this.#connectFailures.add(1, { ...ep, [LABEL.reason]: e.cause });
+          break;
+        case "warmup":
+          this.#warmup.add(1, { ...ep, [LABEL.outcome]: e.outcome });
+          break;
+        case "health":
+          this.#healthChecks.add(1, { ...ep, [LABEL.result]: healthResult(e) });
+          break;
+      }
+    } else if (ev.type === "outlier" && ev.event.type === "ejected") {
+      const ep = this.#attrs(ev.cluster, ev.event.host).ep;
+      this.#ejections.add(1, { ...ep, [LABEL.reason]: ev.event.reason });
+    }
+  }
+
+  configApplied(kind: "config" | "control", result: "ACK" | "NACK"): void {
+    this.#configApplies.add(1, { [LABEL.kind]: kind, [LABEL.result]: result });
+  }
+
+  dropped(signal: "fast" | "traces", reason: string, count: number): void {
+    this.#dropped.add(count, { [LABEL.signal]: signal, [LABEL.reason]: reason });
+  }
+}
+
+/** Failures where the attempt never got a connection: no pool wait to report. */
+function isPoolSideFailure(a: AttemptInfo): boolean {
+  return (
+    a.error === "pool_overflow" ||
+    a.error === "pending_timeout" ||
+    a.error === "connect_failed" ||
+    a.error === "draining" ||
+    a.error === "no_healthy_upstream"
+  );
+}
+
+export function healthResult(e: { ok: boolean; detail: string }): keyof typeof HEALTH_RESULT {
+  if (e.ok) return "success";
+  return e.detail.startsWith("timeout") ? "timeout" : "failure";
+}

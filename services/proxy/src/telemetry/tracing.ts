@@ -1,0 +1,177 @@
+/**
+ * Request spans: a SERVER span per downstream request and a CLIENT span per upstream attempt,
+ * with the stable HTTP semantic conventions plus meshtune's attributes (contracts ATTR). The
+ * attempt's span context goes upstream as W3C `traceparent` (and `tracestate`), so the
+ * external service's trace continues under the attempt that reached it.
+ *
+ * Spans are opened by the forwarder's start hooks (true start times, and the traceparent
+ * carries the id of the span that is really the parent) and closed by its end hooks.
+ * Attributes are set only on recording spans: an unsampled request costs a non-recording span
+ * and one header.
+ */
+
+import type { IncomingMessage } from "node:http";
+import { ATTR } from "@meshtune/contracts";
+import type { AttemptInfo, Host, RequestInfo } from "@meshtune/dataplane";
+import {
+  type Context,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+} from "@opentelemetry/semantic-conventions";
+import type { ProxyView } from "./metrics.js";
+
+/** Per-request state handed back by the forwarder's hooks. */
+export interface RequestCtx {
+  span: Span;
+  /** Context with the server span: parent of every attempt. */
+  ctx: Context;
+  method: string;
+  /** The attempt in progress (attempts of one request are sequential). */
+  attempt: Span | undefined;
+}
+
+/** HTTP semconv: known methods keep their name; anything else is `_OTHER` (span name `HTTP`). */
+const KNOWN_METHODS = new Set([
+  "CONNECT",
+  "DELETE",
+  "GET",
+  "HEAD",
+  "OPTIONS",
+  "PATCH",
+  "POST",
+  "PUT",
+  "TRACE",
+  "QUERY",
+]);
+
+const propagator = new W3CTraceContextPropagator();
+
+export class RequestTracing {
+  readonly #tracer: Tracer;
+  readonly #view: () => ProxyView | undefined;
+
+  constructor(tracer: Tracer, view: () => ProxyView | undefined) {
+    this.#tracer = tracer;
+    this.#view = view;
+  }
+
+  start(req: IncomingMessage): RequestCtx {
+    const raw = req.method ?? "GET";
+    const method = KNOWN_METHODS.has(raw) ? raw : "_OTHER";
+    // Continue the caller's trace when it sent one (ParentBased sampling honours its decision).
+    const parent = req.headers.traceparent
+      ? propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)
+      : ROOT_CONTEXT;
+    const span = this.#tracer.startSpan(method === "_OTHER" ? "HTTP" : method, { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const host = req.headers.host;
+      span.setAttribute(ATTR_HTTP_REQUEST_METHOD, method);
+      if (method === "_OTHER") span.setAttribute(ATTR_HTTP_REQUEST_METHOD_ORIGINAL, raw);
+      span.setAttribute(ATTR_URL_PATH, q < 0 ? url : url.slice(0, q));
+      span.setAttribute(ATTR_URL_SCHEME, "http");
+      if (host) span.setAttribute(ATTR_SERVER_ADDRESS, stripPort(host));
+      if (req.socket.remoteAddress) span.setAttribute(ATTR_CLIENT_ADDRESS, req.socket.remoteAddress);
+      span.setAttribute(ATTR_NETWORK_PROTOCOL_VERSION, req.httpVersion);
+    }
+    return { span, ctx: trace.setSpan(parent, span), method, attempt: undefined };
+  }
+
+  attemptStart(rc: RequestCtx, cluster: string, host: Host, attempt: number, score: number | undefined) {
+    const span = this.#tracer.startSpan(rc.method === "_OTHER" ? "HTTP" : rc.method, { kind: SpanKind.CLIENT }, rc.ctx);
+    rc.attempt = span;
+    if (span.isRecording()) {
+      span.setAttribute(ATTR_HTTP_REQUEST_METHOD, rc.method);
+      span.setAttribute(ATTR_SERVER_ADDRESS, host.sni ?? host.address);
+      span.setAttribute(ATTR_SERVER_PORT, host.port);
+      span.setAttribute(ATTR_NETWORK_PEER_ADDRESS, host.address);
+      span.setAttribute(ATTR_NETWORK_PEER_PORT, host.port);
+      if (attempt > 1) span.setAttribute(ATTR_HTTP_REQUEST_RESEND_COUNT, attempt - 1);
+      span.setAttribute(ATTR.cluster, cluster);
+      span.setAttribute(ATTR.endpoint, host.key);
+      if (host.zone) span.setAttribute(ATTR.zone, host.zone);
+      const policy = this.#view()?.clusters.get(cluster)?.lb.policy;
+      if (policy) span.setAttribute(ATTR.lbPolicy, policy);
+      if (score !== undefined && Number.isFinite(score)) span.setAttribute(ATTR.lbScore, score);
+      span.setAttribute(ATTR.retryCount, attempt - 1);
+    }
+    const headers: Record<string, string> = {};
+    propagator.inject(trace.setSpan(rc.ctx, span), headers, defaultTextMapSetter);
+    return headers;
+  }
+
+  attemptEnd(rc: RequestCtx, a: AttemptInfo): void {
+    const span = rc.attempt;
+    if (!span) return;
+    rc.attempt = undefined;
+    if (span.isRecording()) {
+      if (a.status !== undefined) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, a.status);
+      span.setAttribute(ATTR.poolWaitMs, a.poolWaitMs);
+      span.setAttribute(ATTR.connectionReused, a.reused);
+      if (a.connectMs !== undefined) span.setAttribute(ATTR.connectMs, a.connectMs);
+      const errorType = a.error ?? (a.status !== undefined && a.status >= 400 ? String(a.status) : undefined);
+      if (errorType) {
+        span.setAttribute(ATTR_ERROR_TYPE, errorType);
+        if (a.error) span.setAttribute(ATTR.errorCause, a.error);
+        if (a.errorDetail) span.setAttribute(ATTR.detail, a.errorDetail);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: a.errorDetail ?? errorType });
+      }
+    }
+    span.end();
+  }
+
+  end(rc: RequestCtx, r: RequestInfo): void {
+    // An attempt the forwarder never reported (it threw) must not leak an open span.
+    if (rc.attempt) {
+      rc.attempt.setStatus({ code: SpanStatusCode.ERROR, message: r.error ?? "attempt aborted" });
+      rc.attempt.end();
+      rc.attempt = undefined;
+    }
+    const span = rc.span;
+    if (span.isRecording()) {
+      span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, r.status);
+      if (r.cluster) span.setAttribute(ATTR.cluster, r.cluster);
+      span.setAttribute(ATTR.retryCount, Math.max(0, r.attempts - 1));
+      // HTTP semconv: for a server span only 5xx (or no response) is an error.
+      const errorType = r.error ?? (r.status >= 500 ? String(r.status) : undefined);
+      if (errorType) {
+        span.setAttribute(ATTR_ERROR_TYPE, errorType);
+        if (r.error) span.setAttribute(ATTR.errorCause, r.error);
+        if (r.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: errorType });
+      }
+    }
+    span.end();
+  }
+}
+
+function stripPort(hostHeader: string): string {
+  if (hostHeader.startsWith("[")) {
+    const end = hostHeader.indexOf("]");
+    return end > 0 ? hostHeader.slice(1, end) : hostHeader;
+  }
+  const colon = hostHeader.lastIndexOf(":");
+  return colon > 0 ? hostHeader.slice(0, colon) : hostHeader;
+}
