@@ -9,19 +9,31 @@ import { ConfigError } from "@meshtune/contracts";
 import { EgressProxy } from "@meshtune/dataplane";
 import pino from "pino";
 import { readYamlFile } from "./config-file.js";
+import { ProxyTelemetry, resolveTelemetrySettings, TELEMETRY_DEFAULTS } from "./telemetry/index.js";
 
 export const PROXY_HELP = `Usage: meshtune proxy --config FILE [options]
 
 Runs the meshtune sidecar proxy: an HTTP/1.1 egress listener (default 127.0.0.1:15001) that
 routes by Host header to clusters of external endpoints, with load balancing, warm connection
 pools, health checks and outlier detection; and an admin API (default 127.0.0.1:15000) with
-/live, /ready, /clusters and /config.
+/live, /ready, /clusters, /config and /metrics (Prometheus). Traces, metrics and fast failure
+signals go out over OTLP/HTTP (protobuf); docs/telemetry.md lists every metric and attribute.
 
 Options:
   -c, --config FILE     EgressProxy configuration (YAML; schema: packages/contracts/schema/proxy-config.schema.json)
       --id ID           EgressProxy id (default: <hostname>-<pid> or proxy.id from the config)
       --log-level LEVEL trace|debug|info|warn|error (default: info)
       --no-watch        Do not reload when the file changes (SIGHUP still reloads)
+      --otlp-endpoint URL
+                        OTLP/HTTP base URL; /v1/traces and /v1/metrics are appended
+                        (env OTEL_EXPORTER_OTLP_ENDPOINT; default ${TELEMETRY_DEFAULTS.otlpEndpoint})
+      --trace-sample-ratio R
+                        Head-sampling ratio in [0, 1] for request traces without a sampled parent
+                        (env OTEL_TRACES_SAMPLER_ARG; default ${TELEMETRY_DEFAULTS.sampleRatio}); metrics and
+                        fast failure signals are never sampled
+      --metrics-interval-ms MS
+                        OTLP metrics push interval (env OTEL_METRIC_EXPORT_INTERVAL; default ${TELEMETRY_DEFAULTS.metricsIntervalMs})
+      --no-telemetry    No traces, no metrics, no /metrics (env OTEL_SDK_DISABLED=true)
   -h, --help            Show this help
 
 Signals: SIGHUP reloads the config (an invalid file is rejected and the last good config kept);
@@ -35,6 +47,10 @@ export async function runProxy(argv: string[]): Promise<number> {
       id: { type: "string" },
       "log-level": { type: "string", default: "info" },
       "no-watch": { type: "boolean", default: false },
+      "otlp-endpoint": { type: "string" },
+      "trace-sample-ratio": { type: "string" },
+      "metrics-interval-ms": { type: "string" },
+      "no-telemetry": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -48,6 +64,16 @@ export async function runProxy(argv: string[]): Promise<number> {
     return 2;
   }
   const file = values.config;
+  const tset = resolveTelemetrySettings({
+    noTelemetry: values["no-telemetry"],
+    otlpEndpoint: values["otlp-endpoint"],
+    sampleRatio: values["trace-sample-ratio"],
+    metricsIntervalMs: values["metrics-interval-ms"],
+  });
+  if (!tset.ok) {
+    console.error(`meshtune proxy: ${tset.error}`);
+    return 2;
+  }
   const log = pino({ name: "meshtune-proxy", level: values["log-level"] });
   let raw: unknown;
   try {
@@ -59,12 +85,27 @@ export async function runProxy(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const rawId = (raw as { proxy?: { id?: string } } | undefined)?.proxy?.id;
+  const rawProxy = (raw as { proxy?: { id?: string; zone?: string } } | undefined)?.proxy;
+  const rawId = rawProxy?.id;
+  const id = values.id ?? rawId ?? `${os.hostname()}-${process.pid}`;
+  const telemetry = tset.value.enabled
+    ? new ProxyTelemetry({
+        instanceId: id,
+        zone: typeof rawProxy?.zone === "string" ? rawProxy.zone : undefined,
+        otlpEndpoint: tset.value.otlpEndpoint,
+        sampleRatio: tset.value.sampleRatio,
+        metricsIntervalMs: tset.value.metricsIntervalMs,
+        log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      })
+    : undefined;
   const proxy = new EgressProxy(
     {
       readCa: (p) => readFileSync(p, "utf8"),
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
+      hooks: telemetry?.hooks,
+      admin: telemetry ? { routes: telemetry.adminRoutes } : undefined,
       onClusterEvent: (ev) => {
+        telemetry?.onClusterEvent(ev);
         if (ev.type === "warmup_done" && ev.failed > 0)
           log.warn(
             { cluster: ev.cluster, endpoint: ev.host.key, ready: ev.ready, failed: ev.failed, reason: ev.failures[0] },
@@ -75,14 +116,18 @@ export async function runProxy(argv: string[]): Promise<number> {
           log.warn({ cluster: ev.cluster, ...ev.event }, "dns");
       },
     },
-    values.id ?? rawId ?? `${os.hostname()}-${process.pid}`,
+    id,
   );
+  telemetry?.attach(proxy);
   let version = 1;
   const first = await proxy.applyConfig(version, raw, file);
   if (first.status === "NACK") {
     console.error(`invalid config ${file}:\n${first.reason.replace(/^invalid config:\n/, "")}`);
     return 1;
   }
+  // A proxy that cannot start exits 1 (its orchestrator sees that); only applied configs and
+  // run-time reloads are telemetry's fast signals.
+  telemetry?.configApplied({ kind: "config", version, result: first.status, source: file });
   await proxy.start();
   const l = proxy.listenerAddress;
   const a = proxy.adminAddress;
@@ -97,6 +142,13 @@ export async function runProxy(argv: string[]): Promise<number> {
       return;
     }
     const r = await proxy.applyConfig(version + 1, input, `${file} (${why})`);
+    telemetry?.configApplied({
+      kind: "config",
+      version: version + 1,
+      result: r.status,
+      source: `${file} (${why})`,
+      reason: reasonOf(r),
+    });
     if (r.status === "ACK") version = r.version;
     else log.error({ why, reason: r.reason }, "reload rejected; keeping the last good config");
   };
@@ -115,12 +167,17 @@ export async function runProxy(argv: string[]): Promise<number> {
       watcher?.close();
       clearTimeout(debounce);
       const r = await proxy.shutdown();
+      await telemetry?.shutdown();
       log.info({ inFlightAtDeadline: r.inFlightAtDeadline }, "stopped");
       resolve(0);
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));
     process.once("SIGINT", () => void stop("SIGINT"));
   });
+}
+
+function reasonOf(r: { status: "ACK" | "NACK"; reason?: string }): string | undefined {
+  return r.status === "NACK" ? r.reason : undefined;
 }
 
 function summarize(ev: { type: string; host?: { key: string }; reason?: string }) {

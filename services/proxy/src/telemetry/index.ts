@@ -254,7 +254,7 @@ export class ProxyTelemetry {
   }
 
   /** Flush and stop; gives up after timeoutMs so a dead collector cannot hold SIGTERM. */
-  shutdown(timeoutMs = 3_000): Promise<void> {
+  shutdown(timeoutMs = 2_000): Promise<void> {
     this.#shutdown ??= (async () => {
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<void>((r) => {
