@@ -38,6 +38,7 @@ load generator and writes bench/results/<timestamp>.json (and latest.json for a 
 
 Options:
   --quick            Short durations (about 2 minutes in all): a smoke test, not figures to quote
+  --pin              Pin the proxy under test to the last CPU with taskset
   --scenario NAME    Run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
   -h, --help         Show this help`;
 
@@ -68,19 +69,22 @@ function versionOf(cmd: string, args: string[]): string {
 }
 
 /**
- * The proxy under test is pinned to one core (the last one) with taskset. The load generator
- * and the simulator are not pinned: at 2,000 rps they need about one core between them on a
- * small machine, and pinning them to a single core made the harness itself the bottleneck.
+ * By default nothing is pinned: every proxy is limited to one thread of execution by its own
+ * configuration (meshtune: one Node.js event loop; HAProxy nbthread 1; NGINX one worker), and
+ * the scheduler is free to place it. On a small shared machine pinning the proxy to one core
+ * made it compete there with the load generator, the simulator and other work, which hurt the
+ * proxy that needs most CPU far more than the others. `--pin` pins the proxy to the last core.
  */
-function pinCpus(): { proxyCpus: string; harnessCpus: string | undefined } {
+function pinCpus(pin: boolean): { proxyCpus: string | undefined; harnessCpus: string | undefined } {
   const n = os.availableParallelism();
-  return { proxyCpus: String(n - 1), harnessCpus: undefined };
+  return { proxyCpus: pin && n > 1 ? String(n - 1) : undefined, harnessCpus: undefined };
 }
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean", default: false },
+      pin: { type: "boolean", default: false },
       scenario: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -105,7 +109,7 @@ async function main(): Promise<number> {
   installCleanup();
 
   const installError = ensureProxiesInstalled();
-  const { proxyCpus, harnessCpus } = pinCpus();
+  const { proxyCpus, harnessCpus } = pinCpus(values.pin);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const runDir = path.join(REPO_ROOT, ".run/bench", stamp);
   mkdirSync(runDir, { recursive: true });
@@ -128,9 +132,11 @@ async function main(): Promise<number> {
     node: process.version,
     haproxyVersion: versionOf(HAPROXY_BIN, ["-v"]),
     nginxVersion: versionOf(NGINX_BIN, ["-v"]),
-    pinning: `proxy under test pinned to CPU ${proxyCpus} (taskset); load generator and simulator not pinned`,
+    pinning: proxyCpus
+      ? `proxy under test pinned to CPU ${proxyCpus} (taskset); load generator and simulator not pinned`
+      : "none: each proxy runs one thread of execution (see fairness); the scheduler places all processes",
     fairness: [
-      "Every proxy gets one core: meshtune is one Node.js process (one event loop), HAProxy runs nbthread 1, NGINX worker_processes 1 (its master is idle); all pinned to the same single CPU with taskset (Node's GC/libuv helper threads included).",
+      "Every proxy gets one thread of execution: meshtune is one Node.js process (one event loop; V8's GC helper threads may use another core, reported in proxyCoreUse), HAProxy runs nbthread 1, NGINX worker_processes 1 (its master is idle).",
       "Same timeouts everywhere: connect 500 ms (meshtune pool.connectTimeoutMs, HAProxy timeout connect, NGINX proxy_connect_timeout); upstream response 2 s (requestTimeoutMs, timeout server, proxy_read_timeout); one retry on another endpoint.",
       "Least-request balancing everywhere: meshtune least_request (P2C), HAProxy balance leastconn, NGINX least_conn.",
       "Keep-alive to the upstreams everywhere: meshtune pools, HAProxy http-reuse always, NGINX keepalive 64 with HTTP/1.1.",

@@ -1,13 +1,16 @@
 /**
  * Instrumented meshtune launcher for the benchmark: the same EgressProxy the CLI runs (config
- * from a YAML/JSON file, same admin API), plus a ForwardHooks.onAttempt hook that records
- * every upstream attempt's pool wait (time from acquire() to a connection), served on the
- * admin API at /bench/pool-wait. Pool wait is what the traffic-step goal is about and the
- * proxy does not export it yet; the hook costs one array push per attempt.
+ * from a YAML/JSON file, same admin API), plus ForwardHooks that record, per upstream attempt,
+ * the pool wait (acquire() until a connection) and the attempt's latency, and per request the
+ * time spent inside the proxy; with the event loop's utilisation, delay and GC pauses. Served
+ * at /bench/pool-wait on the admin API (`?reset=1` starts a new window). Pool wait is what the
+ * traffic-step goal is about and the proxy does not export it yet; the hooks cost an array
+ * push each.
  *
  * Usage: node bench/dist/meshtune-probe.js CONFIG_FILE   (SIGTERM/SIGINT drain and exit 0)
  */
 import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay, PerformanceObserver, performance } from "node:perf_hooks";
 import { EgressProxy } from "@meshtune/dataplane";
 import { parse as parseYaml } from "yaml";
 
@@ -19,23 +22,70 @@ if (!file) {
 
 const MAX_SAMPLES = 2_000_000;
 let waits: number[] = [];
+let attemptMs: number[] = [];
+let requestMs: number[] = [];
 let waited = 0;
 let fresh = 0;
 
-function summary() {
-  const sorted = Float64Array.from(waits).sort();
+const eld = monitorEventLoopDelay({ resolution: 5 });
+eld.enable();
+let elu = performance.eventLoopUtilization();
+let gcMs = 0;
+let gcMaxMs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function pct(values: number[]) {
+  const sorted = Float64Array.from(values).sort();
   const at = (p: number) =>
     sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-  const r3 = (x: number) => Math.round(x * 1000) / 1000;
   return {
-    attempts: waits.length,
-    waited,
-    fresh,
     p50: r3(at(50)),
     p99: r3(at(99)),
     p999: r3(at(99.9)),
     max: r3(sorted.length ? sorted[sorted.length - 1]! : 0),
   };
+}
+
+function summary() {
+  const u = performance.eventLoopUtilization(elu);
+  return {
+    attempts: waits.length,
+    waited,
+    fresh,
+    ...pct(waits),
+    upstreamAttemptMs: pct(attemptMs),
+    inProxyRequestMs: pct(requestMs),
+    loop: {
+      eventLoopUtilization: r3(u.utilization),
+      // monitorEventLoopDelay samples every 5 ms; values include that resolution.
+      eventLoopDelayMs: {
+        p50: r3(eld.percentile(50) / 1e6),
+        p99: r3(eld.percentile(99) / 1e6),
+        max: r3(eld.max / 1e6),
+      },
+      gcMs: Math.round(gcMs),
+      gcMaxPauseMs: r3(gcMaxMs),
+    },
+  };
+}
+
+function reset() {
+  waits = [];
+  attemptMs = [];
+  requestMs = [];
+  waited = 0;
+  fresh = 0;
+  eld.reset();
+  elu = performance.eventLoopUtilization();
+  gcMs = 0;
+  gcMaxMs = 0;
 }
 
 const proxy = new EgressProxy(
@@ -51,20 +101,22 @@ const proxy = new EgressProxy(
     },
     hooks: {
       onAttempt: (a) => {
-        if (waits.length < MAX_SAMPLES) waits.push(a.poolWaitMs);
+        if (waits.length < MAX_SAMPLES) {
+          waits.push(a.poolWaitMs);
+          attemptMs.push(a.latencyMs);
+        }
         if (a.poolWaitMs > 0) waited++;
         if (!a.reused) fresh++;
+      },
+      onRequest: (r) => {
+        if (requestMs.length < MAX_SAMPLES) requestMs.push(r.latencyMs);
       },
     },
     admin: {
       routes: {
         "/bench/pool-wait": (req, res) => {
           const body = JSON.stringify(summary());
-          if ((req.url ?? "").includes("reset=1")) {
-            waits = [];
-            waited = 0;
-            fresh = 0;
-          }
+          if ((req.url ?? "").includes("reset=1")) reset();
           res.writeHead(200, { "content-type": "application/json" });
           res.end(body);
         },

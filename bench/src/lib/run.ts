@@ -9,8 +9,8 @@ import { type RunningSim, type SimEndpointSpec, startSim } from "./sim.js";
 export interface Ctx {
   quick: boolean;
   runDir: string;
-  /** taskset CPU list for the proxy under test; the harness gets the rest. */
-  proxyCpus: string;
+  /** taskset CPU list for the proxy under test (--pin), else undefined. */
+  proxyCpus: string | undefined;
   harnessCpus: string | undefined;
   caFile: string;
   caPem: string;
@@ -73,9 +73,14 @@ export const directSystem: SystemDef = {
   },
 };
 
+/** Other processes using more than this many cores during a run make it "disturbed". */
+export const NOISE_CORES = 0.3;
+
 /**
  * Starts a fresh simulator with `endpoints`, then `def` in front of it, runs `body`, and stops
- * both whatever happens. A failure is returned as `{ error }` so the scenario goes on.
+ * both whatever happens. A failure is returned as `{ error }` so the scenario goes on. In a
+ * full run, a run disturbed by other work on the machine is repeated once and the quieter of
+ * the two is kept (both are listed under `attempts`).
  */
 export async function runSystem(
   ctx: Ctx,
@@ -87,13 +92,35 @@ export async function runSystem(
 ): Promise<Record<string, unknown>> {
   const only = process.env.BENCH_ONLY?.split(",").map((x) => x.trim());
   if (only && !only.includes(def.id)) return { label: def.label, skipped: true };
-  const dir = path.join(ctx.runDir, scenario, def.id);
+  const first = await runOnce(ctx, scenario, def, endpoints, spec, body, 1);
+  const noise = (r: Record<string, unknown>) =>
+    ((r.backgroundCores as { during?: number } | undefined)?.during ?? 0) as number;
+  if (ctx.quick || first.error || noise(first) <= NOISE_CORES) return first;
+  progress(`${scenario}: ${def.label}: disturbed by other processes (${noise(first)} cores); measuring again`);
+  const second = await runOnce(ctx, scenario, def, endpoints, spec, body, 2);
+  const keep = second.error || noise(second) >= noise(first) ? first : second;
+  return {
+    ...keep,
+    attempts: [first, second].map((r) => ({ backgroundCores: r.backgroundCores, error: r.error, kept: r === keep })),
+  };
+}
+
+async function runOnce(
+  ctx: Ctx,
+  scenario: string,
+  def: SystemDef,
+  endpoints: SimEndpointSpec[],
+  spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">>,
+  body: (inst: ProxyInstance, sim: RunningSim) => Promise<Record<string, unknown>>,
+  attempt: number,
+): Promise<Record<string, unknown>> {
+  const dir = path.join(ctx.runDir, scenario, attempt > 1 ? `${def.id}-${attempt}` : def.id);
   mkdirSync(dir, { recursive: true });
   let sim: RunningSim | undefined;
   let inst: ProxyInstance | undefined;
   progress(`${scenario}: ${def.label} ...`);
   try {
-    const before = await waitQuiet(0.3, ctx.quick ? 5_000 : 60_000);
+    const before = await waitQuiet(NOISE_CORES, ctx.quick ? 5_000 : 60_000);
     sim = await startSim(endpoints, dir, ctx.harnessCpus);
     const s = sim;
     const full: ProxySpec = {
@@ -108,16 +135,28 @@ export async function runSystem(
     inst = await def.start(full);
     const pids = [sim.pid, ...(inst.pid !== undefined ? [inst.pid] : [])];
     const a = snapshot(pids);
+    const proxyCpu0 = inst.cpuMs();
+    await inst.poolWait?.(true);
     const out = await body(inst, sim);
-    const background = otherCores(a, snapshot(pids));
-    if (background > 0.3)
+    // Instrumented meshtune: pool wait and event-loop figures since the start of the body (or
+    // since the scenario's own reset).
+    const internals = inst.poolWait ? await inst.poolWait(false).catch(() => undefined) : undefined;
+    const b = snapshot(pids);
+    const background = otherCores(a, b);
+    const wall = b.at - a.at;
+    const proxyCores = inst.pid !== undefined ? Math.round(((inst.cpuMs() - proxyCpu0) / wall) * 100) / 100 : null;
+    if (background > NOISE_CORES)
       progress(`${scenario}: ${def.label}: other processes used ${background} cores during the run`);
     return {
       label: def.label,
       readyMs: Math.round(inst.readyMs),
       ...out,
+      // Mean CPU the proxy's process tree used over the whole run, in cores (1.0 = one core busy).
+      proxyCoreUse: proxyCores,
+      ...(internals && !("poolWaitAfterStepMs" in out) ? { meshtuneInternals: internals } : {}),
       // Cores used by other processes on the machine (before the run, during it): noise indicator.
       backgroundCores: { before, during: background },
+      machineBusyCores: Math.round(((b.busyMs - a.busyMs) / wall) * 100) / 100,
     };
   } catch (err) {
     const msg = errorMessage(err);

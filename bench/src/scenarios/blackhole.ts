@@ -32,8 +32,9 @@ export const blackhole: Scenario = {
     const durS = ctx.quick ? 5 : 15;
     const threshold = DEFAULT_TIMEOUTS.connectTimeoutMs;
     const systems = [
-      meshtuneSystem("meshtune", "meshtune"),
+      meshtuneSystem("meshtune", "meshtune", { probe: true }),
       meshtuneSystem("meshtune-no-warmup-eject", "meshtune (warmupFailureEjects off)", {
+        probe: true,
         coordination: { warmupFailureEjects: false },
       }),
       haproxySystem(),

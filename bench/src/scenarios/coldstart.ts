@@ -11,7 +11,7 @@ import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
 import { fiveEndpoints, pick } from "./common.js";
 
-const RPS = 1_000;
+const RPS = 500;
 const UPSTREAM_MS = 5;
 const TLS_DELAY_MS = 50;
 const COLD_REQUESTS = 1_000;
@@ -23,13 +23,15 @@ export const coldstart: Scenario = {
     const warmupS = ctx.quick ? 2 : 5;
     const warmS = ctx.quick ? 2 : 4;
     const systems = [
-      meshtuneSystem("meshtune", "meshtune (minWarm 2)"),
-      meshtuneSystem("meshtune-minwarm0", "meshtune (minWarm 0, LB-directed warm-up)", { minWarm: 0 }),
+      meshtuneSystem("meshtune", "meshtune (minWarm 2)", { probe: true }),
+      meshtuneSystem("meshtune-minwarm0", "meshtune (minWarm 0, LB-directed warm-up)", { probe: true, minWarm: 0 }),
       meshtuneSystem("meshtune-lazy", "meshtune (minWarm 0, lbDirectedWarmup off: lazy, Envoy-like)", {
+        probe: true,
         minWarm: 0,
         coordination: { lbDirectedWarmup: false },
       }),
       meshtuneSystem("meshtune-no-lb-warmup", "meshtune (minWarm 2, lbDirectedWarmup off)", {
+        probe: true,
         coordination: { lbDirectedWarmup: false },
       }),
       haproxySystem(),

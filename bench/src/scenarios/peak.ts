@@ -1,12 +1,12 @@
 /**
  * Scenario 2 — peak throughput on one core. Stepped open-loop load (each step a constant
  * rate) until a step fails: p99 above the bound, more than 0.1% client errors, or under 95%
- * of the offered rate achieved. The peak is the last passing step. The proxy is pinned to one
- * core; the load generator and the simulator share the other one, so the harness itself has a
- * ceiling (measured as "direct"): when a proxy's core is not saturated at the failing step,
- * the harness was the limit, and the proxy's one-core capacity is extrapolated from its CPU
- * use (achieved rps ÷ core utilisation) — reported separately, never mixed with the measured
- * peak.
+ * of the offered rate achieved (a failing step is tried once more). The peak is the last
+ * passing step. Each proxy runs one thread of execution, and the load generator and the
+ * simulator run on the same small machine, so the harness itself has a ceiling (measured as
+ * "direct"): when a proxy's core is not saturated at the failing step, something else was the
+ * limit, and the proxy's one-core capacity is extrapolated from its CPU use (achieved rps ÷
+ * core utilisation) — reported separately, never mixed with the measured peak.
  */
 import { clientErrors, load } from "../lib/load.js";
 import { progress } from "../lib/log.js";
@@ -26,7 +26,10 @@ import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
 import { fiveEndpoints, pick } from "./common.js";
 
-const STEPS = [2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 10_000, 12_000, 14_000, 17_000, 20_000, 25_000, 30_000];
+const STEPS = [
+  250, 500, 750, 1_000, 1_250, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 15_000,
+  20_000,
+];
 const P99_BOUND_MS = 20;
 const SATURATED = 0.85;
 
@@ -44,7 +47,7 @@ export const peak: Scenario = {
   name: "peak",
   title: "Peak throughput on one core",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const stepS = ctx.quick ? 1.5 : 3;
+    const stepS = ctx.quick ? 1 : 3;
     const systems = [directSystem, meshtuneSystem("meshtune", "meshtune"), haproxySystem(), nginxSystem()];
     const endpoints = fiveEndpoints({ latency: { dist: "fixed", ms: 0 } });
     const out: Record<string, Record<string, unknown>> = {};
@@ -53,7 +56,7 @@ export const peak: Scenario = {
         const urls = targets(inst, sim);
         await load({ urls, rps: 2_000, durationMs: 1_000, keepSamples: false });
         const steps: Step[] = [];
-        for (const rps of STEPS) {
+        const measure = async (rps: number): Promise<Step> => {
           const cpu0 = inst.cpuMs();
           const t0 = performance.now();
           const run = await load({
@@ -72,7 +75,10 @@ export const peak: Scenario = {
           // Achieved over the offered schedule (the tail of slow responses is the p99's business).
           const achieved = Math.round(r.completed / stepS);
           const pass = r.latencyMs.p99 <= P99_BOUND_MS && errorRate <= 0.001 && achieved >= 0.95 * rps;
-          steps.push({
+          progress(
+            `peak: ${def.label}: ${rps} rps -> ${achieved} rps, p99 ${fmt(r.latencyMs.p99, 2)} ms, errors ${(errorRate * 100).toFixed(2)}%, core ${fmt(core, 2)} ${pass ? "pass" : "FAIL"}`,
+          );
+          return {
             offeredRps: rps,
             achievedRps: achieved,
             p50Ms: r3(r.latencyMs.p50),
@@ -80,17 +86,24 @@ export const peak: Scenario = {
             errorRate: r3(errorRate),
             proxyCore: core,
             pass,
-          });
-          progress(
-            `peak: ${def.label}: ${rps} rps -> ${achieved} rps, p99 ${fmt(r.latencyMs.p99, 2)} ms, errors ${(errorRate * 100).toFixed(2)}%, core ${fmt(core, 2)} ${pass ? "pass" : "FAIL"}`,
-          );
-          if (!pass) break;
+          };
+        };
+        for (const rps of STEPS) {
+          let s = await measure(rps);
+          // One retry: a single hiccup of the shared machine should not end the search.
+          if (!s.pass) {
+            steps.push(s);
+            await new Promise((res) => setTimeout(res, 500));
+            s = await measure(rps);
+          }
+          steps.push(s);
+          if (!s.pass) break;
           // Let queues drain between steps.
           await new Promise((res) => setTimeout(res, 300));
         }
         const passing = steps.filter((s) => s.pass);
         const best = passing[passing.length - 1];
-        const failing = steps.find((s) => !s.pass);
+        const failing = steps.length > 0 && !steps[steps.length - 1]!.pass ? steps[steps.length - 1] : undefined;
         const harnessLimited = inst.pid !== undefined && (failing ? (failing.proxyCore ?? 0) < SATURATED : true);
         const perCore =
           best?.proxyCore && best.proxyCore > 0.05 ? Math.round(best.achievedRps / Math.min(1, best.proxyCore)) : null;
@@ -129,7 +142,7 @@ export const peak: Scenario = {
     ];
     return {
       title: this.title,
-      description: `Stepped open-loop load (${STEPS[0]}..${STEPS[STEPS.length - 1]} rps, ${stepS} s per step) until p99 > ${P99_BOUND_MS} ms, errors > 0.1% or achieved < 95% of offered. Peak = last passing step. Proxy pinned to one core; load generator and simulator share the other.`,
+      description: `Stepped open-loop load (${STEPS[0]}..${STEPS[STEPS.length - 1]} rps, ${stepS} s per step) until p99 > ${P99_BOUND_MS} ms, errors > 0.1% or achieved < 95% of offered (a failing step is tried twice). Peak = last passing step. Each proxy runs one thread; the load generator and the simulator run beside it on the same machine.`,
       params: { stepS, steps: STEPS, p99BoundMs: P99_BOUND_MS, saturatedCoreFraction: SATURATED, upstreamLatencyMs: 0 },
       systems: out,
       goals,

@@ -13,7 +13,7 @@ import { nginxSystem } from "../systems/nginx.js";
 import type { SystemDef } from "../systems/types.js";
 import { fiveEndpoints, pick } from "./common.js";
 
-const RPS = 1_000;
+const RPS = 500;
 const FAST_MS = 2;
 const SLOW_EXTRA_MS = 50;
 const SLOW = "e5";
@@ -24,8 +24,9 @@ export const slow: Scenario = {
   async run(ctx: Ctx): Promise<ScenarioResult> {
     const durS = ctx.quick ? 5 : 12;
     const systems: SystemDef[] = [
-      meshtuneSystem("meshtune", "meshtune"),
+      meshtuneSystem("meshtune", "meshtune", { probe: true }),
       meshtuneSystem("meshtune-no-pool-score", "meshtune (poolAwareScore off)", {
+        probe: true,
         coordination: { poolAwareScore: false },
       }),
       haproxySystem(),

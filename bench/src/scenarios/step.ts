@@ -1,8 +1,10 @@
 /**
- * Scenario 5 — a 10× traffic step (100 → 1,000 rps). Upstreams are HTTPS with a 20 ms
- * handshake delay (tlsDelayMs, a WAN-like connection cost) and a fixed 20 ms response time, so
- * a request that has to wait for a new connection shows it. Two measures:
- * - connection wait ≈ client latency − 20 ms upstream time, for every system (includes the
+ * Scenario 5 — a 10× traffic step (50 → 500 rps). Upstreams are HTTPS with a 20 ms
+ * handshake delay (tlsDelayMs, a WAN-like connection cost) and a fixed 40 ms response time:
+ * 50 rps need about one connection in use per endpoint, 500 rps about four, so the step needs
+ * connections beyond the warm floor (minWarm 2), and a request that has to wait for a new one
+ * shows it. Two measures:
+ * - connection wait ≈ client latency − 40 ms upstream time, for every system (includes the
  *   proxy's own overhead, so it is an upper bound of the pool wait);
  * - meshtune's exact pool wait per upstream attempt (acquire → connection), recorded by the
  *   instrumented launcher's onAttempt hook, for the seconds after the step.
@@ -17,14 +19,14 @@ import { nginxSystem } from "../systems/nginx.js";
 import type { PoolWaitSummary } from "../systems/types.js";
 import { fiveEndpoints, pick } from "./common.js";
 
-const LOW = 100;
-const HIGH = 1_000;
-const UPSTREAM_MS = 20;
+const LOW = 50;
+const HIGH = 500;
+const UPSTREAM_MS = 40;
 const TLS_DELAY_MS = 20;
 
 export const step: Scenario = {
   name: "step",
-  title: "10× traffic step (100 → 1,000 rps)",
+  title: "10× traffic step (50 → 500 rps)",
   async run(ctx: Ctx): Promise<ScenarioResult> {
     const preS = ctx.quick ? 3 : 8;
     const postS = ctx.quick ? 3 : 8;

@@ -97,9 +97,12 @@ export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {
       const cfgFile = path.join(spec.workDir, "proxy.yaml");
       // JSON is YAML: the CLI's YAML loader reads it as is.
       writeFileSync(cfgFile, `${JSON.stringify(meshtuneConfig(spec, listen, admin, v), null, 2)}\n`);
+      // BENCH_PROXY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is for profiling the proxy.
+      const nodeArgs = process.env.BENCH_PROXY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
       const args = v.probe
-        ? [PROBE, cfgFile]
-        : [CLI, "proxy", "--config", cfgFile, "--no-watch", "--log-level", "warn"];
+        ? [...nodeArgs, PROBE, cfgFile]
+        : // Telemetry off, as HAProxy's and NGINX's logs are: this measures the data plane.
+          [...nodeArgs, CLI, "proxy", "--config", cfgFile, "--no-watch", "--log-level", "warn", "--no-telemetry"];
       const t0 = performance.now();
       const proc = spawnManaged({
         name: label,

@@ -19,8 +19,8 @@ export interface ProxySpec {
   healthIntervalMs: number;
   /** Directory for config files, pid files and logs of this run. */
   workDir: string;
-  /** taskset CPU list for the proxy (one core). */
-  cpus: string;
+  /** taskset CPU list for the proxy (--pin), else undefined. */
+  cpus: string | undefined;
 }
 
 export interface PoolWaitSummary {
@@ -33,6 +33,15 @@ export interface PoolWaitSummary {
   p99: number;
   p999: number;
   max: number;
+  upstreamAttemptMs?: { p50: number; p99: number; p999: number; max: number };
+  inProxyRequestMs?: { p50: number; p99: number; p999: number; max: number };
+  /** The proxy's event loop over the same window (utilisation, delay percentiles, GC). */
+  loop?: {
+    eventLoopUtilization: number;
+    eventLoopDelayMs: { p50: number; p99: number; max: number };
+    gcMs: number;
+    gcMaxPauseMs: number;
+  };
 }
 
 export interface ProxyInstance {
