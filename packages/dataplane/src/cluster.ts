@@ -64,6 +64,9 @@ export class ClusterRuntime {
   #closed = false;
   readonly #unsubscribe: () => void;
   readonly #draining = new Set<Promise<unknown>>();
+  #ca: string | undefined;
+  readonly #hcFlag: FlagWriter;
+  readonly #warmRetry = new Map<Host, { timer: TimerHandle; attempt: number }>();
   readonly #latency = new Map<Host, PeakEwma>();
   readonly #connectMs = new Map<Host, Ewma>();
   readonly #clusterConnectMs = new Ewma(0.2);
@@ -75,6 +78,7 @@ export class ClusterRuntime {
     this.name = cfg.name;
     this.#cfg = cfg;
     this.#deps = deps;
+    this.#ca = this.#readCa(cfg);
     const now = () => deps.clock.now();
     this.hosts = new HostSet(now);
     this.#warmupFlag = flagWriter("failed_warmup", now);
@@ -87,7 +91,8 @@ export class ClusterRuntime {
       flagWriter("ejected_outlier", now),
       (event) => this.#emit({ type: "outlier", cluster: this.name, event }),
     );
-    this.health = new HealthCheckTracker(cfg.healthCheck, flagWriter("failed_active_hc", now));
+    this.#hcFlag = flagWriter("failed_active_hc", now);
+    this.health = new HealthCheckTracker(cfg.healthCheck, this.#hcFlag);
     const unsubMembers = this.hosts.onChange((_hosts, change) => {
       for (const h of change.added) this.#onHostAdded(h);
       for (const h of change.removed) this.#onHostRemoved(h);
@@ -139,14 +144,14 @@ export class ClusterRuntime {
     });
   }
 
+  /** Reads tls.caFile once per applied config; hosts added later reuse it (a DNS refresh never does file I/O). */
+  #readCa(c: Cluster): string | undefined {
+    return c.tls.caFile && this.#deps.readCa ? this.#deps.readCa(c.tls.caFile) : undefined;
+  }
+
   #poolSettings() {
     const c = this.#cfg;
-    return {
-      pool: c.pool,
-      tls: c.tls,
-      healthCheck: c.healthCheck,
-      ca: c.tls.caFile && this.#deps.readCa ? this.#deps.readCa(c.tls.caFile) : undefined,
-    };
+    return { pool: c.pool, tls: c.tls, healthCheck: c.healthCheck, ca: this.#ca };
   }
 
   #onHostAdded(host: Host): void {
@@ -155,6 +160,10 @@ export class ClusterRuntime {
       // detection; warm-up failures are handled by the warm-up owner (warmHost).
       if (event.type === "connect_failed" && event.purpose !== "warmup" && event.purpose !== "health") {
         this.outlier.reportResult(host, { kind: "local_origin_failure", cause: `connect_${event.cause}` });
+      }
+      if (event.type === "connection_lost") {
+        // Accepted, then dropped soon after: an upstream at its connection limit or failing.
+        this.outlier.reportResult(host, { kind: "local_origin_failure", cause: "connect_reset" });
       }
       if (event.type === "connect_ok") {
         this.#connectEwma(host).observe(event.connectMs);
@@ -168,7 +177,16 @@ export class ClusterRuntime {
     this.#emit({ type: "host_added", cluster: this.name, host });
     // Endpoints added at run time are warmed at once (seed step 4, "whenever an endpoint is added").
     if (this.#started) {
-      void this.warmHost(host);
+      // Coordination 2 for endpoints added at run time: no real request reaches a new endpoint
+      // before its warm-up verdict, as long as another endpoint can serve (review #6).
+      const others = this.hosts.hosts.some((h) => h !== host && h.available);
+      if (this.#cfg.warmup.enabled && this.#cfg.coordination.warmupFailureEjects && others) {
+        this.#warmupFlag.set(host, "warming up (added at run time)");
+        const deadline = this.#deps.clock.setTimeout(() => {
+          if (host.flagReason("failed_warmup")?.startsWith("warming up")) this.#warmupFlag.clear(host);
+        }, this.#cfg.warmup.deadlineMs);
+        void this.warmHost(host).finally(() => deadline.cancel());
+      } else void this.warmHost(host);
       this.#scheduleHealthCheck(host, true);
     }
   }
@@ -195,8 +213,10 @@ export class ClusterRuntime {
 
   /** Start warm-up and health checks. Resolves when discovery produced its first set. */
   async start(): Promise<void> {
-    this.#started = true;
+    // Hosts from the first resolution are warmed by warmAll() (LB-directed plan); only hosts
+    // that arrive after it are warmed one by one in #onHostAdded (review #8: not both).
     await this.#discovery.ready;
+    this.#started = true;
     for (const h of this.hosts.hosts) this.#scheduleHealthCheck(h, false);
     this.#startScaler();
   }
@@ -325,13 +345,39 @@ export class ClusterRuntime {
     });
     // Warm-up failure is discovery (seed coordination 2): an endpoint none of whose warm
     // connections came up is taken out before any real request reaches it.
-    if (allFailed && this.#cfg.coordination.warmupFailureEjects)
+    if (allFailed && this.#cfg.coordination.warmupFailureEjects) {
       this.#warmupFlag.set(host, `warm-up failed: ${r.failures[0]}`);
-    else if (!allFailed) this.#warmupFlag.clear(host);
+      this.#scheduleWarmRetry(host);
+    } else {
+      this.#warmupFlag.clear(host);
+      this.#warmRetry.get(host)?.timer.cancel();
+      this.#warmRetry.delete(host);
+    }
     this.#emit({ type: "warmup_done", cluster: this.name, host, ...r });
   }
 
+  /**
+   * Without active health checks nothing else would ever clear a failed warm-up (review #7):
+   * re-warm on an exponential backoff (outlier.baseEjectionTimeMs, doubling, capped at
+   * outlier.maxEjectionTimeMs). With health checks, a passing check re-warms sooner.
+   */
+  #scheduleWarmRetry(host: Host): void {
+    if (this.#closed || this.#cfg.healthCheck.enabled) return;
+    const prev = this.#warmRetry.get(host);
+    prev?.timer.cancel();
+    const attempt = (prev?.attempt ?? 0) + 1;
+    const o = this.#cfg.outlier;
+    const delay = Math.min(o.maxEjectionTimeMs, o.baseEjectionTimeMs * 2 ** (attempt - 1));
+    const timer = this.#deps.clock.setTimeout(() => {
+      if (this.#pools.has(host)) void this.warmHost(host);
+    }, delay);
+    this.#warmRetry.set(host, { timer, attempt });
+  }
+
   #scheduleHealthCheck(host: Host, immediate: boolean): void {
+    // One loop per host: discovery may add a host after start() began scheduling (review #8).
+    this.#hcTimers.get(host)?.cancel();
+    this.#hcTimers.delete(host);
     const hc = this.#cfg.healthCheck;
     if (!hc.enabled || this.#closed) return;
     // Jitter spreads checks so a fleet does not probe in lock-step.
@@ -359,7 +405,9 @@ export class ClusterRuntime {
   /** Apply a new cluster config in place: hosts, pools and health state survive. */
   update(cfg: Cluster): void {
     const prev = this.#cfg;
+    const ca = this.#readCa(cfg);
     this.#cfg = cfg;
+    this.#ca = ca;
     if (JSON.stringify(prev.lb) !== JSON.stringify(cfg.lb)) {
       this.#lb.close();
       this.#lb = this.#makeLb();
@@ -367,13 +415,30 @@ export class ClusterRuntime {
     this.outlier.updateConfig(cfg.outlier);
     this.health.updateConfig(cfg.healthCheck);
     const settings = this.#poolSettings();
-    for (const p of this.#pools.values()) p.updateSettings(settings);
+    for (const p of this.#pools.values()) {
+      p.updateSettings(settings);
+      // Keep control-plane and LB-directed floors above a new minWarm (review #9a).
+      p.setWarmTarget(this.warmFloor(p.host));
+    }
+    if (prev.healthCheck.enabled !== cfg.healthCheck.enabled && this.#started) {
+      for (const h of this.hosts.hosts) {
+        if (cfg.healthCheck.enabled) this.#scheduleHealthCheck(h, true);
+        else {
+          this.#hcTimers.get(h)?.cancel();
+          this.#hcTimers.delete(h);
+          this.#hcFlag.clear(h);
+        }
+      }
+    }
     if (JSON.stringify(prev.coordination) !== JSON.stringify(cfg.coordination)) {
       if (this.#started) this.#startScaler();
       this.#lb.close();
       this.#lb = this.#makeLb();
     }
-    if (JSON.stringify(prev.discovery) !== JSON.stringify(cfg.discovery)) {
+    // A pushed cluster's endpoints belong to the control plane: a config edit does not reset
+    // them to initialEndpoints (review #9b).
+    const bothPushed = prev.discovery.type === "pushed" && cfg.discovery.type === "pushed";
+    if (!bothPushed && JSON.stringify(prev.discovery) !== JSON.stringify(cfg.discovery)) {
       this.#discovery.close();
       this.#discovery = startDiscovery(cfg.discovery, this.hosts, {
         clock: this.#deps.clock,
@@ -409,6 +474,8 @@ export class ClusterRuntime {
   close(): void {
     this.#closed = true;
     this.#scaler?.close();
+    for (const r of this.#warmRetry.values()) r.timer.cancel();
+    this.#warmRetry.clear();
     for (const t of this.#hcTimers.values()) t.cancel();
     this.#hcTimers.clear();
     this.#discovery.close();

@@ -28,6 +28,11 @@ export class PooledConnection {
   inFlight = 0;
   lastUsedAt: number;
   closed = false;
+  /** Set synchronously when the pool decides to retire this connection: no new requests. */
+  retiring = false;
+  /** True when the pool (not the peer) closed the connection. */
+  closedByPool = false;
+  readonly #socket: Socket;
   /** Capacity: 1 for HTTP/1.1 (no pipelining, head-of-line blocking), maxStreams for h2. */
   readonly capacity: number;
   readonly #onClose: (conn: PooledConnection) => void;
@@ -45,6 +50,7 @@ export class PooledConnection {
     onClose: (conn: PooledConnection) => void;
   }) {
     this.#servername = opts.servername;
+    this.#socket = opts.socket;
     this.protocol = opts.protocol;
     this.connectMs = opts.connectMs;
     this.createdAt = opts.now;
@@ -89,7 +95,9 @@ export class PooledConnection {
   }
 
   get hasCapacity(): boolean {
-    return !this.closed && this.inFlight < this.capacity;
+    // A socket can die (peer sent Connection: close, reset) before its 'close' event marks us
+    // closed; never hand such a connection to a request (review finding #1).
+    return !this.closed && !this.retiring && !this.#socket.destroyed && this.inFlight < this.capacity;
   }
 
   request(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
@@ -103,6 +111,13 @@ export class PooledConnection {
     return this.client.request(pinned);
   }
 
+  /** Immediate close decided by the pool (drain deadline, failed check, trimming). */
+  retire(): void {
+    this.retiring = true;
+    this.closedByPool = true;
+    this.close();
+  }
+
   /** Immediate close (drain deadline passed, or the socket died). */
   close(): void {
     if (this.closed) return;
@@ -114,6 +129,8 @@ export class PooledConnection {
   /** Graceful: let in-flight requests finish, then close. */
   async closeGracefully(): Promise<void> {
     if (this.closed) return;
+    this.retiring = true;
+    this.closedByPool = true;
     try {
       await this.client.close();
     } catch {

@@ -11,6 +11,11 @@ import type { Host, PoolView } from "../host.js";
 import { type ConnectFailureCause, openConnection } from "./connect.js";
 import { PooledConnection } from "./connection.js";
 
+/** A connection the peer closes within this long of opening counts as churn. */
+const EARLY_CLOSE_MS = 1_000;
+const REFILL_BACKOFF_MS = 100;
+const MAX_REFILL_BACKOFF_MS = 10_000;
+
 export type ConnectPurpose = "warmup" | "refill" | "demand" | "health" | "scale";
 
 export type PoolEvent =
@@ -18,7 +23,8 @@ export type PoolEvent =
   | { type: "connect_failed"; cause: ConnectFailureCause; message: string; connectMs: number; purpose: ConnectPurpose }
   | { type: "warmup"; outcome: "ready" | "connect_failed" | "health_failed"; detail: string }
   | { type: "health"; ok: boolean; status?: number; detail: string; latencyMs: number }
-  | { type: "overflow"; kind: "connections" | "pending" };
+  | { type: "overflow"; kind: "connections" | "pending" }
+  | { type: "connection_lost"; livedMs: number; requests: number };
 
 export type AcquireResult =
   | { ok: true; conn: PooledConnection; waitedMs: number; reused: boolean }
@@ -56,6 +62,9 @@ export class ConnectionPool implements PoolView {
   #closed = false;
   #warmTarget: number;
   #sweepTimer: TimerHandle | undefined;
+  #refillTimer: TimerHandle | undefined;
+  /** Consecutive early peer closes, for refill backoff. */
+  #churn = 0;
   /** Connections handed out on a request that had been used before (for the reuse ratio). */
   reusedCount = 0;
   newCount = 0;
@@ -166,6 +175,8 @@ export class ConnectionPool implements PoolView {
     if (conn.closed) return;
     const max = this.#settings.pool.maxRequestsPerConnection;
     if ((max > 0 && conn.requests >= max) || this.#draining) {
+      // Mark at once, not when close() settles, so no waiter is handed a closing connection.
+      conn.retiring = true;
       if (conn.inFlight === 0) void conn.closeGracefully();
       return;
     }
@@ -268,16 +279,13 @@ export class ConnectionPool implements PoolView {
       now: this.#clock.now(),
       maxStreams: s.maxStreams ?? 100,
       servername,
-      onClose: (c) => {
-        this.#conns.delete(c);
-        if (!this.#draining && !this.#closed) this.#fillToTarget("refill");
-      },
+      onClose: (c) => this.#onConnectionClosed(c),
     });
   }
 
   #admit(conn: PooledConnection): void {
     if (this.#closed || (this.#draining && this.#waiters.length === 0)) {
-      conn.close();
+      conn.retire();
       return;
     }
     this.#conns.add(conn);
@@ -295,6 +303,30 @@ export class ConnectionPool implements PoolView {
       else if (this.#conns.size === 0 && this.#connecting === 0) this.#failWaiters(this.#waiters.length, res.message);
       else this.#failWaiters(1, res.message);
     });
+  }
+
+  /**
+   * A connection closed. When the peer closed it soon after it opened, refilling at once
+   * would hammer an upstream that accepts and then drops connections (review finding #3):
+   * back off exponentially and report it as a local-origin failure instead.
+   */
+  #onConnectionClosed(c: PooledConnection): void {
+    this.#conns.delete(c);
+    if (this.#draining || this.#closed) return;
+    const lived = this.#clock.now() - c.createdAt;
+    if (!c.closedByPool && lived < EARLY_CLOSE_MS) {
+      this.#churn = Math.min(this.#churn + 1, 10);
+      this.#onEvent({ type: "connection_lost", livedMs: lived, requests: c.requests });
+      if (this.#refillTimer) return;
+      const delay = Math.min(MAX_REFILL_BACKOFF_MS, REFILL_BACKOFF_MS * 2 ** (this.#churn - 1));
+      this.#refillTimer = this.#clock.setTimeout(() => {
+        this.#refillTimer = undefined;
+        if (!this.#draining && !this.#closed) this.#fillToTarget("refill");
+      }, delay);
+      return;
+    }
+    if (lived >= EARLY_CLOSE_MS) this.#churn = 0;
+    this.#fillToTarget("refill");
   }
 
   #fillToTarget(purpose: ConnectPurpose): void {
@@ -332,7 +364,7 @@ export class ConnectionPool implements PoolView {
           if (opts.healthCheck) {
             const hc = await this.#healthOn(res);
             if (!hc.ok) {
-              res.close();
+              res.retire();
               failures.push(`health check: ${hc.detail}`);
               this.#onEvent({ type: "warmup", outcome: "health_failed", detail: hc.detail });
               return;
@@ -379,7 +411,7 @@ export class ConnectionPool implements PoolView {
     conn = res;
     const r = await this.#healthOn(conn);
     if (r.ok && this.total < this.maxConnections) this.#admit(conn);
-    else conn.close();
+    else conn.retire();
     return r;
   }
 
@@ -415,7 +447,7 @@ export class ConnectionPool implements PoolView {
         latencyMs: performance.now() - started,
       };
       // A connection whose check hung or broke is not trusted for requests.
-      conn.close();
+      conn.retire();
     } finally {
       timer.cancel();
     }
@@ -442,7 +474,7 @@ export class ConnectionPool implements PoolView {
     for (const c of idle) {
       if (keep <= this.#warmTarget) break;
       if (now - c.lastUsedAt >= idleTimeout) {
-        c.close();
+        c.retire();
         keep--;
       }
     }
@@ -467,7 +499,7 @@ export class ConnectionPool implements PoolView {
     if (outcome === "timeout") {
       for (const c of this.#conns) {
         forced++;
-        c.close();
+        c.retire();
       }
     }
     this.close();
@@ -478,11 +510,12 @@ export class ConnectionPool implements PoolView {
     if (this.#closed) return;
     this.#closed = true;
     this.#sweepTimer?.cancel();
+    this.#refillTimer?.cancel();
     for (const w of this.#waiters.splice(0)) {
       w.timer.cancel();
       w.resolve({ ok: false, reason: "draining", detail: "pool closed" });
     }
-    for (const c of [...this.#conns]) c.close();
+    for (const c of [...this.#conns]) c.retire();
   }
 
   /** Per-connection detail for /clusters. */

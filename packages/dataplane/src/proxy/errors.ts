@@ -10,6 +10,8 @@ export const PROXY_ERRORS = {
   pending_timeout: 503,
   connect_failed: 503,
   draining: 503,
+  /** The client closed the connection before a response; nothing is sent (nginx logs 499). */
+  client_closed: 499,
   upstream_timeout: 504,
   upstream_reset: 502,
   upstream_protocol_error: 502,

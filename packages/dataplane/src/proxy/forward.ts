@@ -23,6 +23,8 @@ const HOP_BY_HOP = new Set([
   "proxy-authorization",
   "proxy-authenticate",
   "http2-settings",
+  // Node has already answered `100 Continue` to the client; undici refuses to send Expect.
+  "expect",
 ]);
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
@@ -123,7 +125,8 @@ export class Forwarder {
       });
     };
     const fail = (cause: ProxyErrorCause, detail: string) => {
-      if (!res.headersSent) {
+      if (cause === "client_closed") res.destroy();
+      else if (!res.headersSent) {
         const body = `${cause}: ${detail}\n`;
         res.writeHead(PROXY_ERRORS[cause], {
           [ERROR_HEADER]: cause,
@@ -158,6 +161,7 @@ export class Forwarder {
 
     const run = async (): Promise<void> => {
       let retrying = false;
+      let previous: Extract<AttemptOutcome, { kind: "failed" }> | undefined;
       try {
         for (;;) {
           attempts++;
@@ -175,6 +179,9 @@ export class Forwarder {
             ctx,
           );
           if (out.kind === "done") return finish(res.statusCode);
+          // A retry that finds no other endpoint reports the failure that caused it, not 503.
+          if (previous && out.cause === "no_healthy_upstream") return fail(previous.cause, previous.detail);
+          previous = out;
           const retryAllowed =
             canRetry &&
             out.retryable &&
@@ -254,6 +261,10 @@ export class Forwarder {
     try {
       const acquired: AcquireResult = await pool.acquire(signal);
       if (!acquired.ok) {
+        if (acquired.reason === "aborted") {
+          // The client went away while queued: nothing to blame on the endpoint.
+          return { kind: "failed", cause: "client_closed", detail: acquired.detail, retryable: false, retryOn: "" };
+        }
         const cause: ProxyErrorCause =
           acquired.reason === "overflow"
             ? "pool_overflow"
@@ -303,7 +314,7 @@ export class Forwarder {
           connectMs: acquired.reused ? undefined : conn.connectMs,
         });
         // A connection whose request failed mid-way is not reused.
-        conn.close();
+        conn.retire();
         return {
           kind: "failed",
           cause,
@@ -317,10 +328,26 @@ export class Forwarder {
       res.writeHead(status, outHeaders);
       try {
         for await (const chunk of upstream.body) {
-          if (!res.write(chunk)) await waitDrain(res, signal);
+          if (!res.write(chunk)) await waitDrain(res, upstreamSignal);
         }
         res.end();
       } catch (err) {
+        const code = (err as { code?: string }).code;
+        if ((status === 204 || status === 304) && code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+          // RFC 9110 lets a 304 carry the Content-Length of the full representation; undici
+          // rejects it. There is no body to relay: end cleanly and retire the connection.
+          res.end();
+          conn.retire();
+          report({ status, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
+          return { kind: "done" };
+        }
+        if (signal.aborted) {
+          // The client went away mid-body (or stopped reading): not the endpoint's fault.
+          conn.retire();
+          res.destroy();
+          return { kind: "done" };
+        }
+        if (timeout.aborted) cluster.observeLatency(host, timeoutMs);
         // Headers already sent: the only honest signal left is to reset the client stream.
         cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause: "reset" });
         report({
@@ -331,7 +358,7 @@ export class Forwarder {
           reused: acquired.reused,
           connectMs: acquired.reused ? undefined : conn.connectMs,
         });
-        conn.close();
+        conn.retire();
         res.destroy();
         return { kind: "done" };
       }
@@ -358,14 +385,22 @@ export class Forwarder {
 
 function waitDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("client went away"));
+    if (signal.aborted) return reject(new Error("aborted while the client was not reading"));
     const done = () => {
       res.off("drain", done);
       res.off("close", done);
+      signal.removeEventListener("abort", abort);
       resolve();
+    };
+    // The request timeout also bounds a client that stops reading (review finding #10).
+    const abort = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      reject(new Error("request timeout while the client was not reading"));
     };
     res.on("drain", done);
     res.on("close", done);
+    signal.addEventListener("abort", abort, { once: true });
   });
 }
 

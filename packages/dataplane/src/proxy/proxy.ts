@@ -94,6 +94,18 @@ export class EgressProxy {
       return { status: "NACK", version, reason };
     }
     const cfg = parsed.value;
+    // Everything that can fail is checked before anything changes, so a NACK never leaves a
+    // half-applied config (review #2): today that is reading CA bundles.
+    for (const [i, c] of cfg.clusters.entries()) {
+      if (!c.tls.caFile) continue;
+      if (!this.#deps.readCa)
+        return { status: "NACK", version, reason: `clusters[${i}].tls.caFile: no CA reader configured` };
+      try {
+        this.#deps.readCa(c.tls.caFile);
+      } catch (err) {
+        return { status: "NACK", version, reason: `clusters[${i}].tls.caFile: ${(err as Error).message}` };
+      }
+    }
     const prev = this.#applied;
     if (prev && version <= prev.version) {
       return { status: "NACK", version, reason: `stale version ${version} (applied: ${prev.version})` };
