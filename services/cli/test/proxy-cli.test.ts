@@ -4,7 +4,7 @@
  * good config when the new one is bad; SIGTERM drains in-flight requests and exits 0.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,6 +142,15 @@ describe("meshtune proxy (CLI)", () => {
     await waitReady(adminPort);
     expect(await appliedVersion(adminPort)).toEqual({ version: 1, policy: "round_robin" });
 
+    doc.clusters[0]!.lb.policy = "random";
+    writeFileSync(file, stringify(doc));
+    await until(async () => (await appliedVersion(adminPort)).policy === "random");
+
+    // Editors and ConfigMaps replace the file atomically: the watch must survive that.
+    doc.clusters[0]!.lb.policy = "round_robin";
+    writeFileSync(`${file}.tmp`, stringify(doc));
+    renameSync(`${file}.tmp`, file);
+    await until(async () => (await appliedVersion(adminPort)).policy === "round_robin");
     doc.clusters[0]!.lb.policy = "random";
     writeFileSync(file, stringify(doc));
     await until(async () => (await appliedVersion(adminPort)).policy === "random");

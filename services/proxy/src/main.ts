@@ -4,6 +4,7 @@
  */
 import { readFileSync, watch } from "node:fs";
 import os from "node:os";
+import { basename, dirname, resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "@meshtune/contracts";
 import { EgressProxy } from "@meshtune/dataplane";
@@ -133,7 +134,11 @@ export async function runProxy(argv: string[]): Promise<number> {
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
 
-  const reload = async (why: string) => {
+  // Reloads run one at a time, each with the next version number, so a reload that arrives
+  // while another is being applied is queued, not NACKed as stale (review #12b).
+  let nextVersion = version + 1;
+  let chain: Promise<void> = Promise.resolve();
+  const applyReload = async (why: string) => {
     let input: unknown;
     try {
       input = readYamlFile(file);
@@ -141,10 +146,18 @@ export async function runProxy(argv: string[]): Promise<number> {
       log.error({ why, err: (err as Error).message }, "reload failed; keeping the last good config");
       return;
     }
-    const r = await proxy.applyConfig(version + 1, input, `${file} (${why})`);
+    const v = nextVersion++;
+    let r: Awaited<ReturnType<typeof proxy.applyConfig>>;
+    try {
+      r = await proxy.applyConfig(v, input, `${file} (${why})`);
+    } catch (err) {
+      // applyConfig validates before it changes anything; this is a last line of defence so a
+      // reload can never take the proxy down.
+      r = { status: "NACK", version: v, reason: (err as Error).message };
+    }
     telemetry?.configApplied({
       kind: "config",
-      version: version + 1,
+      version: v,
       result: r.status,
       source: `${file} (${why})`,
       reason: reasonOf(r),
@@ -152,10 +165,17 @@ export async function runProxy(argv: string[]): Promise<number> {
     if (r.status === "ACK") version = r.version;
     else log.error({ why, reason: r.reason }, "reload rejected; keeping the last good config");
   };
+  const reload = (why: string) => {
+    chain = chain.then(() => applyReload(why));
+    return chain;
+  };
   let debounce: NodeJS.Timeout | undefined;
+  // Watch the directory, not the file: editors and Kubernetes ConfigMaps replace the file
+  // (rename or symlink swap), after which a watch on the old inode never fires again (review #12a).
   const watcher = values["no-watch"]
     ? undefined
-    : watch(file, () => {
+    : watch(dirname(resolvePath(file)), (_event, name) => {
+        if (name !== null && name !== basename(file) && name !== "..data") return;
         clearTimeout(debounce);
         debounce = setTimeout(() => void reload("file changed"), 200);
       });
