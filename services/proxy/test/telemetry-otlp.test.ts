@@ -278,6 +278,9 @@ describe("OTLP/HTTP protobuf export to a real receiver", () => {
     for (const r of m) expect(r.contentType).toBe("application/x-protobuf");
     const names = new Set(m.flatMap((r) => decodeMetricNames(r.body)));
     expect(names).toContain(PROXY_METRICS.warmup.name);
+    // Request-path totals (request-stats.ts, a MetricProducer) go out by OTLP too.
+    expect(names).toContain(PROXY_METRICS.requests.name);
+    expect(names).toContain(PROXY_METRICS.requestDuration.name);
     expect(names).toContain(PROXY_METRICS.poolConnections.name);
     expect(names).toContain(PROXY_METRICS.healthFlags.name);
   });

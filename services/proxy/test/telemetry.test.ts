@@ -34,6 +34,7 @@ import { InMemorySpanExporter, type ReadableSpan } from "@opentelemetry/sdk-trac
 import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ProxyTelemetry } from "../src/telemetry/index.js";
+import { FixedHistogram } from "../src/telemetry/request-stats.js";
 
 const client = new Agent({ connections: 64 });
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -294,6 +295,16 @@ describe("request spans", () => {
 });
 
 describe("metrics", () => {
+  it("request-path histograms use OTel explicit-bucket semantics (upper bounds inclusive)", () => {
+    const h = new FixedHistogram([0.001, 0.01, 0.1]);
+    for (const v of [0, 0.001, 0.0011, 0.01, 0.05, 0.1, 0.5, 7]) h.record(v);
+    expect(h.counts).toEqual([2, 2, 2, 2]);
+    expect(h.count).toBe(8);
+    expect(h.min).toBe(0);
+    expect(h.max).toBe(7);
+    expect(h.sum).toBeCloseTo(7.6621, 10);
+  });
+
   it("counts known traffic per endpoint and reads pool, flag, score and version gauges from the proxy", async () => {
     const s = await simulator([{ name: "a" }, { name: "b" }]);
     const { proxy, telemetry, metricsOut } = await rig(config(s.endpoints.map((e) => e.port)));

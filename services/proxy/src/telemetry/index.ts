@@ -22,6 +22,7 @@ import type { Resource } from "@opentelemetry/resources";
 import {
   AggregationTemporality,
   MeterProvider,
+  type MetricProducer,
   MetricReader,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
@@ -37,6 +38,7 @@ import {
 import { TELEMETRY_DEFAULTS } from "./config.js";
 import { ProxyMetrics, type ProxyView } from "./metrics.js";
 import { BoundedSpanProcessor, type DropReason } from "./processor.js";
+import { RequestStats } from "./request-stats.js";
 import { proxyResource } from "./resource.js";
 import { type ConfigApplication, FastSignals } from "./signals.js";
 import { type RequestCtx, RequestTracing } from "./tracing.js";
@@ -80,8 +82,8 @@ type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void | Promis
 
 /** Reads on demand (scrape): cumulative, like every Prometheus counter. */
 class PullReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  constructor(producers: MetricProducer[]) {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE, metricProducers: producers });
   }
   protected override async onForceFlush(): Promise<void> {}
   protected override async onShutdown(): Promise<void> {}
@@ -103,7 +105,8 @@ export class ProxyTelemetry {
   readonly #tracerProvider: TracerProvider;
   readonly #fastProvider: TracerProvider;
   readonly #meterProvider: MeterProvider;
-  readonly #pull = new PullReader();
+  readonly #pull: PullReader;
+  readonly #requestStats: RequestStats;
   readonly #serializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   readonly #metrics: ProxyMetrics;
   readonly #tracing: RequestTracing;
@@ -124,8 +127,16 @@ export class ProxyTelemetry {
     this.resource = proxyResource({ instanceId: o.instanceId, zone: o.zone, env: o.env });
 
     // Metrics first: the span processors count their drops in a metric.
+    this.#requestStats = new RequestStats(this.resource, () => this.#presentEndpoints());
+    this.#pull = new PullReader([this.#requestStats]);
     const baseMetricExporter =
-      o.metricExporter ?? new OTLPMetricExporter({ url: `${endpoint}/v1/metrics`, timeoutMillis: 5_000 });
+      o.metricExporter ??
+      new OTLPMetricExporter({
+        url: `${endpoint}/v1/metrics`,
+        timeoutMillis: 5_000,
+        // Request-path totals are cumulative (request-stats.ts); keep every metric so.
+        temporalityPreference: AggregationTemporality.CUMULATIVE,
+      });
     const metricExporter: PushMetricExporter = {
       export: (metrics, done) =>
         baseMetricExporter.export(metrics, (r) => {
@@ -145,6 +156,7 @@ export class ProxyTelemetry {
           exporter: metricExporter,
           exportIntervalMillis: intervalMs,
           exportTimeoutMillis: Math.min(intervalMs, 5_000),
+          metricProducers: [this.#requestStats],
         }),
         this.#pull,
       ],
@@ -194,16 +206,17 @@ export class ProxyTelemetry {
 
     const tracing = this.#tracing;
     const metrics = this.#metrics;
+    const stats = this.#requestStats;
     this.hooks = {
       onRequestStart: (req: IncomingMessage) => tracing.start(req),
       onAttemptStart: (ctx: unknown, cluster: string, host: Host, attempt: number, score: number | undefined) =>
         tracing.attemptStart(ctx as RequestCtx, cluster, host, attempt, score),
       onAttempt: (a: AttemptInfo) => {
-        metrics.attempt(a);
+        stats.attempt(a);
         if (a.ctx) tracing.attemptEnd(a.ctx as RequestCtx, a);
       },
       onRequest: (r: RequestInfo) => {
-        metrics.request(r);
+        stats.request(r);
         if (r.ctx) tracing.end(r.ctx as RequestCtx, r);
       },
     };
@@ -221,6 +234,15 @@ export class ProxyTelemetry {
         res.end(text);
       },
     };
+  }
+
+  #presentEndpoints(): ReadonlySet<string> | undefined {
+    const proxy = this.#proxy;
+    if (!proxy) return undefined;
+    const keys = new Set<string>();
+    for (const rt of proxy.clusters.values())
+      for (const h of rt.hosts.hosts) keys.add(RequestStats.key(rt.name, h.key));
+    return keys;
   }
 
   /** The proxy whose state the gauges read at collection time (call right after constructing it). */

@@ -3,20 +3,14 @@
  * (PROXY_METRICS). Every reader — the OTLP push reader and the /metrics pull reader — collects
  * from the same instruments, so nothing is counted twice and both show the same numbers.
  *
- * Events (attempts, requests, pool and outlier events) feed synchronous counters and
- * histograms; state (in-flight, pool connections, flags, score, picks, versions) is read from
- * the proxy at collection time through one batch callback, never mirrored by hand (undici style:
- * totals are getters).
+ * Data-plane events (connects, warm-up, health checks, ejections) and configuration
+ * applications feed synchronous counters and histograms; state (in-flight, pool connections,
+ * flags, score, picks, versions) is read from the proxy at collection time through one batch
+ * callback, never mirrored by hand (undici style: totals are getters). Per-request metrics live
+ * in request-stats.ts (aggregated in place, read by the same readers).
  */
-import { LABEL, type MetricDef, PROXY_METRICS, statusClass } from "@meshtune/contracts";
-import {
-  type AttemptInfo,
-  type ClusterEvent,
-  type EgressProxy,
-  HEALTH_FLAGS,
-  type Host,
-  type RequestInfo,
-} from "@meshtune/dataplane";
+import { LABEL, type MetricDef, PROXY_METRICS } from "@meshtune/contracts";
+import { type ClusterEvent, type EgressProxy, HEALTH_FLAGS, type Host } from "@meshtune/dataplane";
 import type {
   Attributes,
   BatchObservableResult,
@@ -50,18 +44,12 @@ function gauge(meter: Meter, def: MetricDef): ObservableGauge {
 
 interface HostAttrs {
   ep: Attributes;
-  byStatusClass: Map<string, Attributes>;
 }
 
 const HEALTH_RESULT = { success: "success", failure: "failure", timeout: "timeout" } as const;
 
 export class ProxyMetrics {
   readonly #view: () => ProxyView | undefined;
-  readonly #downstreamRequests: Counter;
-  readonly #downstreamDuration: Histogram;
-  readonly #requests: Counter;
-  readonly #requestDuration: Histogram;
-  readonly #poolWait: Histogram;
   readonly #connectDuration: Histogram;
   readonly #connectFailures: Counter;
   readonly #warmup: Counter;
@@ -71,16 +59,10 @@ export class ProxyMetrics {
   readonly #dropped: Counter;
   /** Attribute objects per host, built once: the request path allocates none. */
   readonly #hostAttrs = new WeakMap<Host, HostAttrs>();
-  readonly #clusterAttrs = new Map<string, { cluster: Attributes; byStatusClass: Map<string, Attributes> }>();
 
   constructor(meter: Meter, view: () => ProxyView | undefined) {
     this.#view = view;
     const M = PROXY_METRICS;
-    this.#downstreamRequests = counter(meter, M.downstreamRequests);
-    this.#downstreamDuration = histogram(meter, M.downstreamDuration);
-    this.#requests = counter(meter, M.requests);
-    this.#requestDuration = histogram(meter, M.requestDuration);
-    this.#poolWait = histogram(meter, M.poolWait);
     this.#connectDuration = histogram(meter, M.connectDuration);
     this.#connectFailures = counter(meter, M.connectFailures);
     this.#warmup = counter(meter, M.warmup);
@@ -140,40 +122,10 @@ export class ProxyMetrics {
   #attrs(cluster: string, host: Host): HostAttrs {
     let a = this.#hostAttrs.get(host);
     if (!a) {
-      a = { ep: { [LABEL.cluster]: cluster, [LABEL.endpoint]: host.key }, byStatusClass: new Map() };
+      a = { ep: { [LABEL.cluster]: cluster, [LABEL.endpoint]: host.key } };
       this.#hostAttrs.set(host, a);
     }
     return a;
-  }
-
-  #withStatus(cache: Map<string, Attributes>, base: Attributes, status: number | undefined): Attributes {
-    const cls = statusClass(status);
-    let attrs = cache.get(cls);
-    if (!attrs) {
-      attrs = { ...base, [LABEL.statusClass]: cls };
-      cache.set(cls, attrs);
-    }
-    return attrs;
-  }
-
-  attempt(a: AttemptInfo): void {
-    const h = this.#attrs(a.cluster, a.host);
-    // An attempt that failed before it had a response has no status: class "error".
-    this.#requests.add(1, this.#withStatus(h.byStatusClass, h.ep, a.error && !a.status ? undefined : a.status));
-    this.#requestDuration.record(a.latencyMs / 1000, h.ep);
-    if (!isPoolSideFailure(a)) this.#poolWait.record(a.poolWaitMs / 1000, h.ep);
-  }
-
-  request(r: RequestInfo): void {
-    const name = r.cluster ?? "";
-    let c = this.#clusterAttrs.get(name);
-    if (!c) {
-      c = { cluster: { [LABEL.cluster]: name }, byStatusClass: new Map() };
-      this.#clusterAttrs.set(name, c);
-    }
-    // A request whose client went away mid-response is still counted by the status it started with.
-    this.#downstreamRequests.add(1, this.#withStatus(c.byStatusClass, c.cluster, r.status));
-    this.#downstreamDuration.record(r.latencyMs / 1000, c.cluster);
   }
 
   clusterEvent(ev: ClusterEvent): void {
@@ -207,17 +159,6 @@ export class ProxyMetrics {
   dropped(signal: "fast" | "traces", reason: string, count: number): void {
     this.#dropped.add(count, { [LABEL.signal]: signal, [LABEL.reason]: reason });
   }
-}
-
-/** Failures where the attempt never got a connection: no pool wait to report. */
-function isPoolSideFailure(a: AttemptInfo): boolean {
-  return (
-    a.error === "pool_overflow" ||
-    a.error === "pending_timeout" ||
-    a.error === "connect_failed" ||
-    a.error === "draining" ||
-    a.error === "no_healthy_upstream"
-  );
 }
 
 export function healthResult(e: { ok: boolean; detail: string }): keyof typeof HEALTH_RESULT {
