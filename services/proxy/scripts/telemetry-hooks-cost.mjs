@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 /**
  * CPU cost of the telemetry hooks alone, per request (one attempt), without sockets: the
  * forwarder's four hook calls with exporters that discard. Isolates what the adapter adds to
@@ -7,6 +6,7 @@ import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
  *
  *   node services/proxy/scripts/telemetry-hooks-cost.mjs [sampleRatio]   (after ./dev setup)
  */
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace";
 import { ProxyTelemetry } from "../dist/telemetry/index.js";
 
 const ratio = Number(process.argv[2] ?? 0.1);
