@@ -59,6 +59,17 @@ function ensureProxiesInstalled(): string | undefined {
   return undefined;
 }
 
+/** The commit measured, and whether the proxy's sources had uncommitted changes at the time. */
+function gitState(): Record<string, unknown> {
+  const git = (args: string[]) =>
+    spawnSync("git", args, { cwd: REPO_ROOT, encoding: "utf8", timeout: 5_000 }).stdout?.trim() ?? "";
+  const dirty = git(["status", "--porcelain", "--", "packages", "services"])
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.slice(3));
+  return { gitCommit: git(["rev-parse", "HEAD"]), uncommittedProxySources: dirty };
+}
+
 function versionOf(cmd: string, args: string[]): string {
   try {
     const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 5_000 });
@@ -120,6 +131,8 @@ async function main(): Promise<number> {
     harnessCpus,
     caFile: testCerts.caFile,
     caPem: testCerts.caPem,
+    // A full run waits at most this long in all for other work on the machine to settle.
+    quietBudgetMs: values.quick ? 0 : 180_000,
   };
   const meta: Record<string, unknown> = {
     startedAt: new Date().toISOString(),
@@ -130,6 +143,7 @@ async function main(): Promise<number> {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: os.release(),
     node: process.version,
+    ...gitState(),
     haproxyVersion: versionOf(HAPROXY_BIN, ["-v"]),
     nginxVersion: versionOf(NGINX_BIN, ["-v"]),
     pinning: proxyCpus

@@ -17,7 +17,6 @@ const SHORT: Record<string, string> = {
   "meshtune-no-predictive": "mt predictive off",
   "meshtune-minwarm0": "mt minWarm0",
   "meshtune-lazy": "mt lazy (Envoy-like)",
-  "meshtune-no-lb-warmup": "mt lbWarmup off",
 };
 
 function order(ids: string[]): string[] {

@@ -47,7 +47,7 @@ export async function waitQuiet(maxCores: number, maxWaitMs: number, pids: numbe
   let said = false;
   for (;;) {
     const a = snapshot(pids);
-    await sleep(1_000);
+    await sleep(maxWaitMs > 0 ? 1_000 : 300);
     const busy = otherCores(a, snapshot(pids));
     if (busy <= maxCores || performance.now() >= deadline) {
       if (said) progress(`machine: other processes now use ${busy} cores; going on`);

@@ -9,19 +9,44 @@ import { type Ctx, fmt, type Goal, runSystem, type Scenario, type ScenarioResult
 import { haproxySystem } from "../systems/haproxy.js";
 import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
+import type { SystemDef } from "../systems/types.js";
 import { fiveEndpoints, pick } from "./common.js";
 
 const RPS = 500;
 const UPSTREAM_MS = 5;
 const TLS_DELAY_MS = 50;
 const COLD_REQUESTS = 1_000;
+/** The p99 of 1,000 requests is the 10th worst: one scheduling hiccup moves it, so a full run repeats and reports the median. */
+const REPETITIONS = 3;
+
+const median = (xs: number[]): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+};
+
+/** The median run by cold/warm ratio (its figures), with every run listed. */
+function medianOf(label: string, runs: Record<string, unknown>[]): Record<string, unknown> {
+  const ok = runs.filter((r) => !r.error && typeof r.p99Ratio === "number");
+  if (ok.length === 0) return { label, error: String(runs.find((r) => r.error)?.error ?? "no run completed"), runs };
+  const m = median(ok.map((r) => r.p99Ratio as number));
+  const chosen = ok.find((r) => r.p99Ratio === m) ?? ok[0]!;
+  return {
+    ...chosen,
+    label,
+    repetitions: runs.length,
+    ratios: ok.map((r) => r.p99Ratio),
+    coldP99sMs: ok.map((r) => r.coldP99Ms),
+    runs: runs.map((r) => (r === chosen ? { median: true } : r)),
+  };
+}
 
 export const coldstart: Scenario = {
   name: "coldstart",
   title: "Cold start with TLS (+50 ms handshake)",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const warmupS = ctx.quick ? 2 : 5;
-    const warmS = ctx.quick ? 2 : 4;
+    const warmupS = ctx.quick ? 1 : 4;
+    const warmS = ctx.quick ? 1 : 3;
     const systems = [
       meshtuneSystem("meshtune", "meshtune (minWarm 2)", { probe: true }),
       meshtuneSystem("meshtune-minwarm0", "meshtune (minWarm 0, LB-directed warm-up)", { probe: true, minWarm: 0 }),
@@ -30,18 +55,20 @@ export const coldstart: Scenario = {
         minWarm: 0,
         coordination: { lbDirectedWarmup: false },
       }),
-      meshtuneSystem("meshtune-no-lb-warmup", "meshtune (minWarm 2, lbDirectedWarmup off)", {
-        probe: true,
-        coordination: { lbDirectedWarmup: false },
-      }),
       haproxySystem(),
       nginxSystem(),
     ];
     const endpoints = fiveEndpoints({ latency: { dist: "fixed", ms: UPSTREAM_MS }, tlsDelayMs: TLS_DELAY_MS }, "https");
     const out: Record<string, Record<string, unknown>> = {};
     const coldMs = (COLD_REQUESTS / RPS) * 1000;
+    const reps = ctx.quick ? 1 : REPETITIONS;
     for (const def of systems) {
-      out[def.id] = await runSystem(ctx, "coldstart", def, endpoints, { tls: true }, async (inst, sim) => {
+      const runs: Record<string, unknown>[] = [];
+      for (let i = 1; i <= reps; i++) runs.push(await runOne(def, i));
+      out[def.id] = medianOf(def.label, runs);
+    }
+    async function runOne(def: SystemDef, rep: number) {
+      return runSystem(ctx, `coldstart-${rep}`, def, endpoints, { tls: true }, async (inst, sim) => {
         const totalMs = coldMs + (warmupS + warmS) * 1000;
         const run = await load({ urls: targets(inst, sim), rps: RPS, durationMs: totalMs });
         const warmFrom = coldMs + warmupS * 1000;
@@ -77,7 +104,7 @@ export const coldstart: Scenario = {
     ];
     return {
       title: this.title,
-      description: `Five HTTPS endpoints (${UPSTREAM_MS} ms responses, +${TLS_DELAY_MS} ms on every new connection's TLS handshake, verified against the test CA). Open-loop ${RPS} rps from the moment the system is ready: the first ${COLD_REQUESTS} requests are "cold"; after ${warmupS} s more, ${warmS} s are "warm".`,
+      description: `Five HTTPS endpoints (${UPSTREAM_MS} ms responses, +${TLS_DELAY_MS} ms on every new connection's TLS handshake, verified against the test CA). Open-loop ${RPS} rps from the moment the system is ready: the first ${COLD_REQUESTS} requests are "cold"; after ${warmupS} s more, ${warmS} s are "warm". A full run repeats each system ${REPETITIONS} times (fresh processes) and reports the run with the median cold/warm ratio.`,
       params: {
         rps: RPS,
         upstreamMs: UPSTREAM_MS,
@@ -85,6 +112,7 @@ export const coldstart: Scenario = {
         coldRequests: COLD_REQUESTS,
         warmupS,
         warmS,
+        repetitions: reps,
       },
       systems: out,
       goals,

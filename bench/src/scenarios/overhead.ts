@@ -28,8 +28,8 @@ export const overhead: Scenario = {
   name: "overhead",
   title: "Proxy overhead at 2,000 rps",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const durS = ctx.quick ? 4 : 15;
-    const warmS = ctx.quick ? 1 : 3;
+    const durS = ctx.quick ? 2 : 10;
+    const warmS = ctx.quick ? 0.5 : 2;
     const systems = [
       directSystem,
       meshtuneSystem("meshtune", "meshtune"),

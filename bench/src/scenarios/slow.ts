@@ -22,7 +22,7 @@ export const slow: Scenario = {
   name: "slow",
   title: "One slow endpoint (+50 ms) of five",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const durS = ctx.quick ? 5 : 12;
+    const durS = ctx.quick ? 2 : 8;
     const systems: SystemDef[] = [
       meshtuneSystem("meshtune", "meshtune", { probe: true }),
       meshtuneSystem("meshtune-no-pool-score", "meshtune (poolAwareScore off)", {

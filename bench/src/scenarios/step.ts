@@ -28,8 +28,8 @@ export const step: Scenario = {
   name: "step",
   title: "10× traffic step (50 → 500 rps)",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const preS = ctx.quick ? 3 : 8;
-    const postS = ctx.quick ? 3 : 8;
+    const preS = ctx.quick ? 2 : 6;
+    const postS = ctx.quick ? 2 : 6;
     const systems = [
       meshtuneSystem("meshtune", "meshtune", { probe: true }),
       meshtuneSystem("meshtune-no-predictive", "meshtune (predictiveScaleUp off)", {
