@@ -45,6 +45,11 @@ export const step: Scenario = {
       out[def.id] = await runSystem(ctx, "step", def, endpoints, { tls: true }, async (inst, sim) => {
         const stepAt = preS * 1000;
         let preWait: Promise<PoolWaitSummary | undefined> = Promise.resolve(undefined);
+        let firstSecondWait: Promise<PoolWaitSummary | undefined> = Promise.resolve(undefined);
+        // Pool wait is read (and reset) at the step, and read again one second after it.
+        const timer2 = setTimeout(() => {
+          firstSecondWait = inst.poolWait ? inst.poolWait(false).catch(() => undefined) : Promise.resolve(undefined);
+        }, stepAt + 1_000);
         const timer = setTimeout(() => {
           preWait = inst.poolWait ? inst.poolWait(true).catch(() => undefined) : Promise.resolve(undefined);
         }, stepAt);
@@ -54,7 +59,10 @@ export const step: Scenario = {
             { durationMs: stepAt, rps: LOW },
             { durationMs: postS * 1000, rps: HIGH },
           ],
-        }).finally(() => clearTimeout(timer));
+        }).finally(() => {
+          clearTimeout(timer);
+          clearTimeout(timer2);
+        });
         const pre = figures(run, (s) => s.at < stepAt);
         const post = figures(run, (s) => s.at >= stepAt);
         const excess = (from: number, to: number) =>
@@ -69,6 +77,7 @@ export const step: Scenario = {
           (s) => s.at >= stepAt && s.error === undefined && s.latency - UPSTREAM_MS >= TLS_DELAY_MS / 2,
         ).length;
         const poolWaitPre = await preWait;
+        const poolWaitFirstSecond = await firstSecondWait;
         const poolWaitPost = inst.poolWait ? await inst.poolWait(false) : undefined;
         const stats = await sim.status();
         const accepted = stats.reduce((a, e) => a + e.stats.connectionsAccepted, 0);
@@ -87,6 +96,7 @@ export const step: Scenario = {
           requestsPayingHandshakeAfterStep: paidHandshake,
           poolWaitBeforeStepMs: poolWaitPre ?? null,
           poolWaitAfterStepMs: poolWaitPost ?? null,
+          poolWaitFirstSecondAfterStepMs: poolWaitFirstSecond ?? null,
           upstreamConnectionsOpened: accepted,
           clientErrors: pre.clientErrors + post.clientErrors,
         };
@@ -121,6 +131,7 @@ export const step: Scenario = {
     });
     return [
       row("pool-wait p99 ms (after)", (x) => fmt(pick(x, "poolWaitAfterStepMs", "p99"), 3)),
+      row("  same, 1st second", (x) => fmt(pick(x, "poolWaitFirstSecondAfterStepMs", "p99"), 3)),
       row("latency−upstream p99 ms", (x) => fmt(pick(x, "waitExcessAfterStepMs", "p99"))),
       row("  same, 1st second", (x) => fmt(pick(x, "waitExcessFirstSecondMs", "p99"))),
       row("requests paying handshake", (x) => fmt(pick(x, "requestsPayingHandshakeAfterStep"), 0)),
