@@ -4,18 +4,11 @@
  */
 
 import { runLoad, type Simulator, testCerts } from "@meshtune/testkit";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ClusterEvent, EgressProxy } from "../src/index.js";
-import { admin, eventually, get, proxyConfig, sim, startProxy, staticEndpoints } from "./helpers.js";
+import { admin, autoCleanup, eventually, get, proxyConfig, sim, startProxy, staticEndpoints } from "./helpers.js";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-function track<T extends EgressProxy | Simulator>(x: T): T {
-  cleanup.push(() => x.close());
-  return x;
-}
+const { track } = autoCleanup();
 const noHc = { healthCheck: { intervalMs: 60_000, timeoutMs: 1000 } };
 const five = (extra: Record<string, unknown> = {}) =>
   ["a", "b", "c", "d", "e"].map((name) => ({ name, ...((extra[name] as object) ?? {}) }));

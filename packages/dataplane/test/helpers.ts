@@ -8,6 +8,7 @@ import {
 } from "@meshtune/contracts";
 import { type Simulator, startSimulator } from "@meshtune/testkit";
 import { Agent, request } from "undici";
+import { afterEach } from "vitest";
 import { EgressProxy, type ProxyDeps } from "../src/index.js";
 
 export type SimEndpointInput = SimConfigInput["endpoints"][number];
@@ -88,4 +89,24 @@ export async function countBy(p: EgressProxy, n: number, headers: Record<string,
     counts[ep] = (counts[ep] ?? 0) + 1;
   }
   return { counts, statuses };
+}
+
+/**
+ * Per-test resource cleanup: everything registered during a test is closed after it, in
+ * reverse order, so no server or proxy outlives its test.
+ */
+export function autoCleanup() {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+  return {
+    defer(fn: () => unknown): void {
+      cleanup.push(fn);
+    },
+    track<T extends { close(): Promise<unknown> }>(x: T): T {
+      cleanup.push(() => x.close());
+      return x;
+    },
+  };
 }

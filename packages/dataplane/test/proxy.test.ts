@@ -4,19 +4,22 @@
  * circuit breakers, config updates and drain.
  */
 import net from "node:net";
-import { type Simulator, testCerts } from "@meshtune/testkit";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { EgressProxy } from "../src/index.js";
-import { admin, countBy, eventually, get, header, proxyConfig, sim, startProxy, staticEndpoints } from "./helpers.js";
+import { testCerts } from "@meshtune/testkit";
+import { describe, expect, it } from "vitest";
+import {
+  admin,
+  autoCleanup,
+  countBy,
+  eventually,
+  get,
+  header,
+  proxyConfig,
+  sim,
+  startProxy,
+  staticEndpoints,
+} from "./helpers.js";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-function track<T extends EgressProxy | Simulator>(x: T): T {
-  cleanup.push(() => x.close());
-  return x;
-}
+const { track, defer } = autoCleanup();
 
 const three = () => [{ name: "a" }, { name: "b" }, { name: "c" }];
 const fast = { healthCheck: { intervalMs: 60_000, timeoutMs: 500 } };
@@ -202,7 +205,7 @@ describe("client-facing errors", () => {
       (sock) => keep(sock) && sock.once("data", () => sock.end("NOT HTTP AT ALL\r\n\r\n")),
     );
     await Promise.all([closer, garbage].map((srv) => new Promise<void>((r) => srv.listen(0, "127.0.0.1", r))));
-    cleanup.push(() => {
+    defer(() => {
       for (const sock of sockets) sock.destroy();
       return Promise.all([closer, garbage].map((srv) => new Promise((r) => srv.close(r))));
     });
@@ -402,7 +405,3 @@ function rawRequest(port: number, text: string): Promise<string> {
     sock.write(text);
   });
 }
-
-afterAll(async () => {
-  for (const c of cleanup.splice(0)) await c();
-});

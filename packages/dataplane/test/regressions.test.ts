@@ -4,24 +4,26 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Simulator, testCerts } from "@meshtune/testkit";
+import { testCerts } from "@meshtune/testkit";
 import { request } from "undici";
-import { afterEach, describe, expect, it } from "vitest";
-import type { EgressProxy } from "../src/index.js";
-import { client, countBy, eventually, get, proxyConfig, sim, startProxy, staticEndpoints } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import {
+  autoCleanup,
+  client,
+  countBy,
+  eventually,
+  get,
+  proxyConfig,
+  sim,
+  startProxy,
+  staticEndpoints,
+} from "./helpers.js";
 
-const cleanup: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-function track<T extends EgressProxy | Simulator>(x: T): T {
-  cleanup.push(() => x.close());
-  return x;
-}
+const { track, defer } = autoCleanup();
 async function upstream(handler: http.RequestListener): Promise<number> {
   const srv = http.createServer(handler);
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  cleanup.push(
+  defer(
     () =>
       new Promise((r) => {
         srv.closeAllConnections();
