@@ -139,6 +139,26 @@ function sumWhere(m: MetricData | undefined, match: Record<string, string>): num
   return total;
 }
 
+/** A raw node:http upstream that records the trace headers it receives. */
+async function headerUpstream() {
+  const seen: { path: string; traceparent?: string; tracestate?: string }[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({
+      path: req.url ?? "",
+      traceparent: req.headers.traceparent as string | undefined,
+      tracestate: req.headers.tracestate as string | undefined,
+    });
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("ok");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  cleanup.push(() => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  });
+  return { upstream: (server.address() as AddressInfo).port, seen };
+}
+
 /** A port nobody listens on (connects are refused at once). */
 async function closedPort(): Promise<number> {
   const srv = http.createServer();
@@ -214,18 +234,8 @@ describe("request spans", () => {
   });
 
   it("continues the caller's trace and sends the attempt's span id upstream as traceparent", async () => {
-    const seen: { path: string; traceparent?: string }[] = [];
-    const upstream = http.createServer((req, res) => {
-      seen.push({ path: req.url ?? "", traceparent: req.headers.traceparent as string | undefined });
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end("ok");
-    });
-    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
-    cleanup.push(() => {
-      upstream.closeAllConnections();
-      return new Promise((r) => upstream.close(r));
-    });
-    const { proxy, telemetry, spans } = await rig(config([(upstream.address() as AddressInfo).port]));
+    const { upstream, seen } = await headerUpstream();
+    const { proxy, telemetry, spans } = await rig(config([upstream]));
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const parentId = "00f067aa0ba902b7";
     expect((await get(proxy, "/traced", { traceparent: `00-${traceId}-${parentId}-01` })).status).toBe(200);
@@ -252,18 +262,39 @@ describe("request spans", () => {
     expect(seen.filter((x) => x.path === "/health").every((x) => x.traceparent === undefined)).toBe(true);
   });
 
-  it("head sampling: ratio 0 records no request span but still propagates context; metrics are never sampled", async () => {
-    const s = await simulator([{ name: "a" }]);
-    const { proxy, telemetry, spans } = await rig(config(s.endpoints.map((e) => e.port)), 0);
-    for (let i = 0; i < 5; i++) expect((await get(proxy)).status).toBe(200);
+  it("head sampling: ratio 0 records no request span but still propagates the decision; metrics are never sampled", async () => {
+    const { upstream, seen } = await headerUpstream();
+    const { proxy, telemetry, spans } = await rig(config([upstream]), 0);
+    for (let i = 0; i < 5; i++) expect((await get(proxy, `/u${i}`)).status).toBe(200);
+    // An unsampled caller: its trace id goes on, still unsampled, with its tracestate.
+    const callerTrace = "33333333333333333333333333333333";
+    await get(proxy, "/unsampled", { traceparent: `00-${callerTrace}-4444444444444444-00`, tracestate: "vendor=x" });
     // A sampled parent is honoured even at ratio 0 (ParentBased).
-    await get(proxy, "/", { traceparent: "00-11111111111111111111111111111111-2222222222222222-01" });
+    await get(proxy, "/sampled", { traceparent: "00-11111111111111111111111111111111-2222222222222222-01" });
     await telemetry.forceFlush();
     const finished = spans.getFinishedSpans();
     expect(finished.filter((x) => x.kind === SpanKind.SERVER)).toHaveLength(1);
     expect(finished.every((x) => x.spanContext().traceId === "11111111111111111111111111111111")).toBe(true);
+    // Every upstream request carries a traceparent; unsampled ones say so (flags 00).
+    const tp = (path: string) => seen.find((x) => x.path === path)!.traceparent!.split("-");
+    const fresh = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const [version, tid, sid, flags] = tp(`/u${i}`);
+      expect(version).toBe("00");
+      expect(tid).toMatch(/^[0-9a-f]{32}$/);
+      expect(sid).toMatch(/^[0-9a-f]{16}$/);
+      expect(flags).toBe("00");
+      fresh.add(tid!);
+    }
+    expect(fresh.size).toBe(5);
+    const [, tid, sid, flags] = tp("/unsampled");
+    expect(tid).toBe(callerTrace);
+    expect(sid).not.toBe("4444444444444444");
+    expect(flags).toBe("00");
+    expect(seen.find((x) => x.path === "/unsampled")!.tracestate).toBe("vendor=x");
+    expect(tp("/sampled")[3]).toBe("01");
     const rm = await telemetry.collect();
-    expect(sumWhere(metric(rm, PROXY_METRICS.downstreamRequests.name), { [LABEL.statusClass]: "2xx" })).toBe(6);
+    expect(sumWhere(metric(rm, PROXY_METRICS.downstreamRequests.name), { [LABEL.statusClass]: "2xx" })).toBe(7);
   });
 
   it("errors: a proxy-generated 404 and an upstream 503 carry error.type; the 503 attempt is an error span", async () => {

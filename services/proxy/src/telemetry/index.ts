@@ -41,7 +41,7 @@ import { BoundedSpanProcessor, type DropReason } from "./processor.js";
 import { RequestStats } from "./request-stats.js";
 import { proxyResource } from "./resource.js";
 import { type ConfigApplication, FastSignals } from "./signals.js";
-import { type RequestCtx, RequestTracing } from "./tracing.js";
+import { type RequestCtx, RequestTracing, StagedIdGenerator } from "./tracing.js";
 
 export { resolveTelemetrySettings, TELEMETRY_DEFAULTS, TELEMETRY_ENV, type TelemetrySettings } from "./config.js";
 export { BoundedSpanProcessor } from "./processor.js";
@@ -167,11 +167,14 @@ export class ProxyTelemetry {
       this.#metrics.dropped(signal, reason, count);
 
     const tq = o.traceQueue ?? {};
+    const sampler = new ParentBasedSampler({
+      root: new TraceIdRatioBasedSampler(o.sampleRatio ?? TELEMETRY_DEFAULTS.sampleRatio),
+    });
+    const ids = new StagedIdGenerator();
     this.#tracerProvider = new TracerProvider({
       resource: this.resource,
-      sampler: new ParentBasedSampler({
-        root: new TraceIdRatioBasedSampler(o.sampleRatio ?? TELEMETRY_DEFAULTS.sampleRatio),
-      }),
+      sampler,
+      idGenerator: ids,
       spanProcessors: [
         new BoundedSpanProcessor({
           exporter: o.traceExporter ?? new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, timeoutMillis: 10_000 }),
@@ -201,7 +204,7 @@ export class ProxyTelemetry {
       ],
     });
     const tracer: Tracer = this.#tracerProvider.getTracer("meshtune-proxy");
-    this.#tracing = new RequestTracing(tracer, () => this.#proxy);
+    this.#tracing = new RequestTracing(tracer, () => this.#proxy, sampler, ids);
     this.#signals = new FastSignals(this.#fastProvider.getTracer("meshtune-proxy/signals"));
 
     const tracing = this.#tracing;

@@ -6,8 +6,13 @@
  *
  * Spans are opened by the forwarder's start hooks (true start times, and the traceparent
  * carries the id of the span that is really the parent) and closed by its end hooks.
- * Attributes are set only on recording spans: an unsampled request costs a non-recording span
- * and one header.
+ *
+ * Head sampling is decided once per request, before any span exists, by the provider's own
+ * ParentBased(TraceIdRatio) sampler on the trace id the request will have. An unsampled request
+ * creates no span at all: it only sends `traceparent` upstream with the sampled flag off (the
+ * caller's trace id, or a fresh one), so services behind the proxy make the same decision.
+ * Measured: the SDK's non-recording spans (two per request, with contexts, id generation and
+ * its own span metrics) were most of what telemetry cost an unsampled request.
  */
 
 import type { IncomingMessage } from "node:http";
@@ -22,9 +27,11 @@ import {
   SpanKind,
   SpanStatusCode,
   type Tracer,
+  type TraceState,
   trace,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { type IdGenerator, type Sampler, SamplingDecision } from "@opentelemetry/sdk-trace";
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_ERROR_TYPE,
@@ -44,12 +51,45 @@ import type { ProxyView } from "./metrics.js";
 
 /** Per-request state handed back by the forwarder's hooks. */
 export interface RequestCtx {
-  span: Span;
-  /** Context with the server span: parent of every attempt. */
-  ctx: Context;
+  /** The server span; undefined when the request is not sampled. */
+  span: Span | undefined;
+  /** Context with the server span: parent of every attempt (sampled requests). */
+  ctx: Context | undefined;
+  /** Trace id and trace state to propagate for an unsampled request. */
+  traceId: string;
+  traceState: TraceState | undefined;
   method: string;
   /** The attempt in progress (attempts of one request are sequential). */
   attempt: Span | undefined;
+}
+
+/**
+ * Random ids as the SDK makes them (Math.random, hex), with a trace id that can be staged: a
+ * sampled root span gets the trace id its sampling decision was made on.
+ */
+export class StagedIdGenerator implements IdGenerator {
+  #staged: string | undefined;
+  stage(traceId: string): void {
+    this.#staged = traceId;
+  }
+  generateTraceId(): string {
+    const staged = this.#staged;
+    if (staged) {
+      this.#staged = undefined;
+      return staged;
+    }
+    return randomHex(4);
+  }
+  generateSpanId(): string {
+    return randomHex(2);
+  }
+}
+
+/** `words` × 32 random bits as lowercase hex (never all zero: an all-zero id is invalid). */
+function randomHex(words: number): string {
+  let out = "";
+  for (let i = 0; i < words; i++) out += ((Math.random() * 0x1_0000_0000) >>> 0).toString(16).padStart(8, "0");
+  return out.charCodeAt(out.length - 1) === 48 && /^0+$/.test(out) ? `${out.slice(0, -1)}1` : out;
 }
 
 /** HTTP semconv: known methods keep their name; anything else is `_OTHER` (span name `HTTP`). */
@@ -71,19 +111,32 @@ const propagator = new W3CTraceContextPropagator();
 export class RequestTracing {
   readonly #tracer: Tracer;
   readonly #view: () => ProxyView | undefined;
+  readonly #sampler: Sampler;
+  readonly #ids: StagedIdGenerator;
 
-  constructor(tracer: Tracer, view: () => ProxyView | undefined) {
+  /** `sampler` and `ids` must be the ones the tracer's provider was built with. */
+  constructor(tracer: Tracer, view: () => ProxyView | undefined, sampler: Sampler, ids: StagedIdGenerator) {
     this.#tracer = tracer;
     this.#view = view;
+    this.#sampler = sampler;
+    this.#ids = ids;
   }
 
   start(req: IncomingMessage): RequestCtx {
     const raw = req.method ?? "GET";
     const method = KNOWN_METHODS.has(raw) ? raw : "_OTHER";
-    // Continue the caller's trace when it sent one (ParentBased sampling honours its decision).
+    // Continue the caller's trace when it sent one (ParentBased honours its sampled flag).
     const parent = req.headers.traceparent
       ? propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter)
       : ROOT_CONTEXT;
+    const parentSc = trace.getSpanContext(parent);
+    const remote = parentSc !== undefined && trace.isSpanContextValid(parentSc);
+    const traceId = remote ? parentSc.traceId : this.#ids.generateTraceId();
+    const decision = this.#sampler.shouldSample(parent, traceId, raw, SpanKind.SERVER, {}, []).decision;
+    if (decision === SamplingDecision.NOT_RECORD) {
+      return { span: undefined, ctx: undefined, traceId, traceState: parentSc?.traceState, method, attempt: undefined };
+    }
+    if (!remote) this.#ids.stage(traceId);
     const span = this.#tracer.startSpan(method === "_OTHER" ? "HTTP" : method, { kind: SpanKind.SERVER }, parent);
     if (span.isRecording()) {
       const url = req.url ?? "/";
@@ -97,10 +150,23 @@ export class RequestTracing {
       if (req.socket.remoteAddress) span.setAttribute(ATTR_CLIENT_ADDRESS, req.socket.remoteAddress);
       span.setAttribute(ATTR_NETWORK_PROTOCOL_VERSION, req.httpVersion);
     }
-    return { span, ctx: trace.setSpan(parent, span), method, attempt: undefined };
+    return {
+      span,
+      ctx: trace.setSpan(parent, span),
+      traceId,
+      traceState: undefined,
+      method,
+      attempt: undefined,
+    };
   }
 
   attemptStart(rc: RequestCtx, cluster: string, host: Host, attempt: number, score: number | undefined) {
+    if (!rc.ctx) {
+      // Not sampled: no span, but the decision travels on (sampled flag off).
+      const headers: Record<string, string> = { traceparent: `00-${rc.traceId}-${randomHex(2)}-00` };
+      if (rc.traceState) headers.tracestate = rc.traceState.serialize();
+      return headers;
+    }
     const span = this.#tracer.startSpan(rc.method === "_OTHER" ? "HTTP" : rc.method, { kind: SpanKind.CLIENT }, rc.ctx);
     rc.attempt = span;
     if (span.isRecording()) {
@@ -151,6 +217,7 @@ export class RequestTracing {
       rc.attempt = undefined;
     }
     const span = rc.span;
+    if (!span) return;
     if (span.isRecording()) {
       span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, r.status);
       if (r.cluster) span.setAttribute(ATTR.cluster, r.cluster);
