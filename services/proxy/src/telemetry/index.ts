@@ -89,14 +89,17 @@ class PullReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
 }
 
-/** Logs the first export failure of a signal, then at most once a minute (drops are counted anyway). */
+/** Logs the first failure of a kind (an export, a hook), then at most once a minute (drops are counted anyway). */
 function failureLogger(log: ProxyTelemetryOptions["log"]) {
   const last = new Map<string, number>();
   return (signal: string, err: Error | undefined) => {
     const now = Date.now();
     if (now - (last.get(signal) ?? -Infinity) < 60_000) return;
     last.set(signal, now);
-    log?.("warn", "telemetry export failed", { signal, error: err?.message ?? "unknown error" });
+    log?.("warn", signal === "hook" ? "telemetry hook failed" : "telemetry export failed", {
+      signal,
+      error: err?.message ?? "unknown error",
+    });
   };
 }
 
@@ -210,22 +213,50 @@ export class ProxyTelemetry {
     const tracing = this.#tracing;
     const metrics = this.#metrics;
     const stats = this.#requestStats;
+    // Telemetry must never break traffic or the data plane: a failure in a hook is logged
+    // (rate-limited) and the request goes on without it.
+    const guard = (err: unknown) => logFailure("hook", err as Error);
     this.hooks = {
-      onRequestStart: (req: IncomingMessage) => tracing.start(req),
-      onAttemptStart: (ctx: unknown, cluster: string, host: Host, attempt: number, score: number | undefined) =>
-        tracing.attemptStart(ctx as RequestCtx, cluster, host, attempt, score),
+      onRequestStart: (req: IncomingMessage) => {
+        try {
+          return tracing.start(req);
+        } catch (err) {
+          guard(err);
+          return undefined;
+        }
+      },
+      onAttemptStart: (ctx: unknown, cluster: string, host: Host, attempt: number, score: number | undefined) => {
+        try {
+          return ctx ? tracing.attemptStart(ctx as RequestCtx, cluster, host, attempt, score) : undefined;
+        } catch (err) {
+          guard(err);
+          return undefined;
+        }
+      },
       onAttempt: (a: AttemptInfo) => {
-        stats.attempt(a);
-        if (a.ctx) tracing.attemptEnd(a.ctx as RequestCtx, a);
+        try {
+          stats.attempt(a);
+          if (a.ctx) tracing.attemptEnd(a.ctx as RequestCtx, a);
+        } catch (err) {
+          guard(err);
+        }
       },
       onRequest: (r: RequestInfo) => {
-        stats.request(r);
-        if (r.ctx) tracing.end(r.ctx as RequestCtx, r);
+        try {
+          stats.request(r);
+          if (r.ctx) tracing.end(r.ctx as RequestCtx, r);
+        } catch (err) {
+          guard(err);
+        }
       },
     };
     this.onClusterEvent = (ev: ClusterEvent) => {
-      metrics.clusterEvent(ev);
-      this.#signals.clusterEvent(ev);
+      try {
+        metrics.clusterEvent(ev);
+        this.#signals.clusterEvent(ev);
+      } catch (err) {
+        guard(err);
+      }
     };
     this.adminRoutes = {
       "/metrics": async (_req, res) => {
