@@ -29,7 +29,7 @@ export const blackhole: Scenario = {
   name: "blackhole",
   title: "One of five endpoints black-holed at start",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const durS = ctx.quick ? 3 : 12;
+    const durS = ctx.quick ? 3 : 10;
     const threshold = DEFAULT_TIMEOUTS.connectTimeoutMs;
     const systems = [
       meshtuneSystem("meshtune", "meshtune", { probe: true }),

@@ -47,7 +47,7 @@ export const peak: Scenario = {
   name: "peak",
   title: "Peak throughput on one core",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const stepS = ctx.quick ? 0.5 : 2;
+    const stepS = ctx.quick ? 0.5 : 1.5;
     const systems = [directSystem, meshtuneSystem("meshtune", "meshtune"), haproxySystem(), nginxSystem()];
     const endpoints = fiveEndpoints({ latency: { dist: "fixed", ms: 0 } });
     const out: Record<string, Record<string, unknown>> = {};
