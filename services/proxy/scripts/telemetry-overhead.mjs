@@ -3,23 +3,28 @@
  * What telemetry costs the proxy (issue #6: "throughput with telemetry on stays within 10% of
  * telemetry off"). Run after `./dev setup` (it imports the built packages):
  *
- *   node services/proxy/scripts/telemetry-overhead.mjs [--seconds 8] [--rate 2000] [--peak-rate 20000]
+ *   node services/proxy/scripts/telemetry-overhead.mjs [--seconds 20] [--warm-seconds 12] [--rate 500] [--peak-rate 20000]
  *                                                      [--rounds 2] [--json FILE]
  *
- * Processes: the proxy alone on CPU 1 (taskset), one per run; the simulator (4 HTTP/1.1
- * endpoints) and an OTLP/HTTP sink that accepts and discards what the proxy exports, in a child
- * on CPU 0; the open-loop load generator (runLoad) in this process, also on CPU 0.
+ * Processes: one proxy per mode, all pinned to CPU 1 (taskset) and loaded at the same time
+ * ("paired": on this shared machine other tenants' load, CPU steal and frequency changes hit
+ * every mode alike, which back-to-back runs cannot promise; --sequential runs one proxy at a
+ * time instead); the simulator (4 HTTP/1.1 endpoints) and an OTLP/HTTP sink that accepts and
+ * discards what the proxies export, in a child on CPU 0; the open-loop load generator (runLoad)
+ * in this process, also on CPU 0.
  *
  * Modes: `off` (the data plane with no hooks), `on` (telemetry as shipped: request traces
  * head-sampled at the default ratio, metrics, fast signals, all exported over OTLP to the sink),
- * `on-full` (every request traced: sample ratio 1). Rounds alternate the modes so drift hits
- * them alike; the report gives the median of each.
+ * `on-full` (every request traced: sample ratio 1), `on-0` (sample ratio 0), `bare` (telemetry
+ * constructed and exporting, but not wired to the proxy: the cost of its mere presence); any mode named
+ * `off…` (e.g. `off-b`) is another proxy without telemetry, an A/A control that shows how far
+ * two identical proxies measure apart on this machine. Several rounds; the report gives medians.
  *
  * Measures per run:
- *  - peak: an offered rate far above capacity (open loop, bounded in flight, the excess is
- *    dropped). Reported as requests per second of proxy CPU time — the proxy's one-core
+ *  - peak: an offered rate far above capacity (open loop, at most 128 in flight per proxy, the
+ *    excess dropped). Reported as requests per second of proxy CPU time — the proxy's one-core
  *    throughput, the figure the issue's "within 10%" is about — and as achieved requests per
- *    wall-clock second, which other load on the machine also moves;
+ *    wall-clock second (paired, the proxies share CPU 1, so that is not one proxy's peak);
  *  - cost at a fixed rate below saturation: proxy CPU µs per request and latency.
  *
  * --modes picks a subset (also `on-0`: telemetry with sample ratio 0); --profile DIR writes a
@@ -38,14 +43,24 @@ const { values: args } = parseArgs({
     mode: { type: "string", default: "off" },
     "sim-ports": { type: "string" },
     otlp: { type: "string" },
-    seconds: { type: "string", default: "8" },
-    rate: { type: "string", default: "2000" },
+    seconds: { type: "string", default: "20" },
+    /**
+     * Warm-up before measuring. Longer than the 10 s metrics push interval on purpose: the first
+     * OTLP export JIT-compiles the protobuf writer and opens the exporter's connection, a one-off
+     * cost (tens of ms on a loaded machine) that otherwise lands in a short measured window and
+     * reads as 5–10% (found by elimination: telemetry constructed but not wired, with and
+     * without its metric exporter).
+     */
+    "warm-seconds": { type: "string", default: "12" },
+    rate: { type: "string", default: "500" },
     "peak-rate": { type: "string", default: "20000" },
     rounds: { type: "string", default: "2" },
     json: { type: "string" },
     /** Write a V8 CPU profile of every proxy run into this directory. */
     profile: { type: "string" },
     modes: { type: "string", default: "off,on,on-full" },
+    /** One proxy at a time instead of all modes side by side on the proxy core. */
+    sequential: { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -95,16 +110,16 @@ async function proxyRole() {
   const { ProxyTelemetry } = await import("../dist/telemetry/index.js");
   const ports = args["sim-ports"].split(",").map(Number);
   const mode = args.mode;
-  const telemetry =
-    mode === "off"
-      ? undefined
-      : new ProxyTelemetry({
-          instanceId: `bench-${mode}`,
-          otlpEndpoint: args.otlp,
-          ...(mode === "on-full" ? { sampleRatio: 1 } : mode === "on-0" ? { sampleRatio: 0 } : {}),
-        });
+  const telemetry = mode.startsWith("off")
+    ? undefined
+    : new ProxyTelemetry({
+        instanceId: `bench-${mode}`,
+        otlpEndpoint: args.otlp,
+        ...(mode === "on-full" ? { sampleRatio: 1 } : mode === "on-0" ? { sampleRatio: 0 } : {}),
+      });
+  const wired = telemetry && mode !== "bare";
   const proxy = new EgressProxy(
-    telemetry
+    wired
       ? { onClusterEvent: telemetry.onClusterEvent, hooks: telemetry.hooks, admin: { routes: telemetry.adminRoutes } }
       : {},
     `bench-${mode}`,
@@ -194,10 +209,12 @@ async function mainRole() {
   const upReady = await up.next((m) => m.ready);
   const modes = args.modes.split(",");
   const runs = [];
-  try {
-    for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? modes : [...modes].reverse();
-      for (const mode of order) {
+  const headers = { host: "api.example.com" };
+  const load = (url, rps, durationMs, maxInFlight) => runLoad({ url, headers, rps, durationMs, maxInFlight });
+  /** One measurement of `ms` modes: their proxies run at the same time (paired) or one after another. */
+  const batch = async (round, ms) => {
+    const pxs = await Promise.all(
+      ms.map(async (mode) => {
         const px = child(
           ["--role", "proxy", "--mode", mode, "--sim-ports", upReady.simPorts.join(","), "--otlp", upReady.otlp],
           pinned ? "1" : undefined,
@@ -206,51 +223,70 @@ async function mainRole() {
             : [],
         );
         const ready = await px.next((m) => m.ready);
-        const url = `http://127.0.0.1:${ready.port}/bench`;
-        const headers = { host: "api.example.com" };
-        // Warm: JIT, pools, LB estimates.
-        await runLoad({ url, headers, rps: rate, durationMs: 2000, maxInFlight: 256 });
-        px.proc.send("cpu");
-        const c0 = await px.next((m) => m.cpu);
-        const fixed = await runLoad({ url, headers, rps: rate, durationMs: seconds * 1000, maxInFlight: 256 });
-        px.proc.send("cpu");
-        const c1 = await px.next((m) => m.cpu);
-        const cpuMs = (c1.cpu.user + c1.cpu.system - c0.cpu.user - c0.cpu.system) / 1000;
-        const peak = await runLoad({ url, headers, rps: peakRate, durationMs: seconds * 1000, maxInFlight: 128 });
-        px.proc.send("cpu");
-        const c2 = await px.next((m) => m.cpu);
-        const peakCpuMs = (c2.cpu.user + c2.cpu.system - c1.cpu.user - c1.cpu.system) / 1000;
-        const peakCpuShare = peakCpuMs / (c2.at - c1.at);
-        const peakCpuUs = (peakCpuMs * 1000) / Math.max(1, peak.completed);
-        await px.stop();
-        const run = {
-          round,
-          mode,
-          fixed: {
-            offeredRps: rate,
-            achievedRps: Math.round(fixed.achievedRps),
-            errors: fixed.errorCount,
-            dropped: fixed.dropped,
-            p50Ms: fixed.latencyMs.p50,
-            p99Ms: fixed.latencyMs.p99,
-            cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, fixed.completed),
-          },
-          peak: {
-            offeredRps: peakRate,
-            achievedRps: Math.round(peak.achievedRps),
-            errors: peak.errorCount,
-            p50Ms: peak.latencyMs.p50,
-            p99Ms: peak.latencyMs.p99,
-            proxyCpuShare: Math.round(peakCpuShare * 100) / 100,
-            cpuUsPerRequest: peakCpuUs,
-            // Requests per CPU-second of the proxy: its one-core throughput, whatever else ran
-            // on the machine (other load steals wall time, not the proxy's own CPU time).
-            oneCoreRps: Math.round(1e6 / peakCpuUs),
-          },
-        };
+        return { mode, px, url: `http://127.0.0.1:${ready.port}/bench` };
+      }),
+    );
+    const cpu = () =>
+      Promise.all(
+        pxs.map((p) => {
+          p.px.proc.send("cpu");
+          return p.px.next((m) => m.cpu);
+        }),
+      );
+    // Warm: JIT, pools, LB estimates.
+    await Promise.all(pxs.map((p) => load(p.url, rate, Number(args["warm-seconds"]) * 1000, 256)));
+    const c0 = await cpu();
+    const fixed = await Promise.all(pxs.map((p) => load(p.url, rate, seconds * 1000, 256)));
+    const c1 = await cpu();
+    const peak = await Promise.all(pxs.map((p) => load(p.url, peakRate, seconds * 1000, 128)));
+    const c2 = await cpu();
+    await Promise.all(pxs.map((p) => p.px.stop()));
+    const used = (a, b) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+    return pxs.map((p, i) => {
+      const peakCpuMs = used(c1[i], c2[i]);
+      const peakCpuUs = (peakCpuMs * 1000) / Math.max(1, peak[i].completed);
+      return {
+        round,
+        mode: p.mode,
+        fixed: {
+          offeredRps: rate,
+          achievedRps: Math.round(fixed[i].achievedRps),
+          completed: fixed[i].completed,
+          errors: fixed[i].errorCount,
+          dropped: fixed[i].dropped,
+          p50Ms: fixed[i].latencyMs.p50,
+          p99Ms: fixed[i].latencyMs.p99,
+          cpuUsPerRequest: (used(c0[i], c1[i]) * 1000) / Math.max(1, fixed[i].completed),
+        },
+        peak: {
+          offeredRps: peakRate,
+          achievedRps: Math.round(peak[i].achievedRps),
+          completed: peak[i].completed,
+          errors: peak[i].errorCount,
+          p50Ms: peak[i].latencyMs.p50,
+          p99Ms: peak[i].latencyMs.p99,
+          proxyCpuShare: Math.round((peakCpuMs / (c2[i].at - c1[i].at)) * 100) / 100,
+          cpuUsPerRequest: peakCpuUs,
+          // Requests per CPU-second of the proxy: its one-core throughput, whatever else ran
+          // on the machine (other load steals wall time, not the proxy's own CPU time).
+          oneCoreRps: Math.round(1e6 / peakCpuUs),
+        },
+      };
+    });
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? modes : [...modes].reverse();
+      const results = args.sequential
+        ? await order.reduce(
+            async (acc, mode) => [...(await acc), ...(await batch(round, [mode]))],
+            Promise.resolve([]),
+          )
+        : await batch(round, order);
+      for (const run of results) {
         runs.push(run);
         console.error(
-          `[round ${round}] ${mode.padEnd(7)} peak ${run.peak.achievedRps} req/s (proxy CPU ${Math.round(run.peak.proxyCpuShare * 100)}%, ${run.peak.oneCoreRps} req per CPU-s), ` +
+          `[round ${round}] ${run.mode.padEnd(7)} peak ${run.peak.achievedRps} req/s (proxy CPU ${Math.round(run.peak.proxyCpuShare * 100)}%, ${run.peak.oneCoreRps} req per CPU-s), ` +
             `${rate} req/s: ${run.fixed.cpuUsPerRequest.toFixed(1)} µs CPU/req, p50 ${run.fixed.p50Ms.toFixed(2)} ms, p99 ${run.fixed.p99Ms.toFixed(2)} ms`,
         );
       }
@@ -268,16 +304,40 @@ async function mainRole() {
         p99Ms: Math.round(median(rs.map((r) => r.fixed.p99Ms)) * 1000) / 1000,
       };
     }
-    const ratio = (m) => ({
-      oneCoreThroughput: Math.round((summary[m].oneCoreRps / summary.off.oneCoreRps) * 1000) / 1000,
-      peakThroughput: Math.round((summary[m].peakRps / summary.off.peakRps) * 1000) / 1000,
-      cpuPerRequest: Math.round((summary[m].cpuUsPerRequest / summary.off.cpuUsPerRequest) * 1000) / 1000,
-    });
+    // Paired: each round's ratio compares proxies that ran side by side; the median over rounds
+    // (with the range) is the estimate. Sequential runs fall back to the ratio of medians.
+    const r3 = (x) => Math.round(x * 1000) / 1000;
+    const perRound = (m, pick) =>
+      runs
+        .filter((r) => r.mode === m)
+        .map((r) => {
+          const base = runs.find((b) => b.mode === "off" && b.round === r.round);
+          return base ? pick(r) / pick(base) : undefined;
+        })
+        .filter((x) => x !== undefined);
+    const ratio = (m) => {
+      if (args.sequential)
+        return {
+          oneCoreThroughput: r3(summary[m].oneCoreRps / summary.off.oneCoreRps),
+          peakThroughput: r3(summary[m].peakRps / summary.off.peakRps),
+          cpuPerRequest: r3(summary[m].cpuUsPerRequest / summary.off.cpuUsPerRequest),
+        };
+      const one = perRound(m, (r) => r.peak.oneCoreRps);
+      const cpu = perRound(m, (r) => r.fixed.cpuUsPerRequest);
+      return {
+        oneCoreThroughput: r3(median(one)),
+        oneCoreThroughputRange: [r3(Math.min(...one)), r3(Math.max(...one))],
+        peakThroughput: r3(median(perRound(m, (r) => r.peak.achievedRps))),
+        cpuPerRequest: r3(median(cpu)),
+        cpuPerRequestRange: [r3(Math.min(...cpu)), r3(Math.max(...cpu))],
+      };
+    };
     const result = {
       benchmark: "telemetry-overhead",
       date: new Date().toISOString(),
       node: process.version,
       pinned,
+      paired: !args.sequential,
       seconds,
       fixedRate: rate,
       peakOfferedRate: peakRate,
@@ -296,7 +356,9 @@ async function mainRole() {
     }
     for (const m of modes.filter((x) => x !== "off" && summary.off))
       console.log(
-        `${m}/off: one-core throughput ${result.ratios[m].oneCoreThroughput}, peak throughput (wall) ${result.ratios[m].peakThroughput}, CPU per request at ${rate} req/s ${result.ratios[m].cpuPerRequest}`,
+        `${m}/off: one-core throughput ${result.ratios[m].oneCoreThroughput}${result.ratios[m].oneCoreThroughputRange ? ` (rounds ${result.ratios[m].oneCoreThroughputRange.join("–")})` : ""}, ` +
+          `peak throughput (wall) ${result.ratios[m].peakThroughput}, CPU per request at ${rate} req/s ${result.ratios[m].cpuPerRequest}` +
+          `${result.ratios[m].cpuPerRequestRange ? ` (rounds ${result.ratios[m].cpuPerRequestRange.join("–")})` : ""}`,
       );
     console.log(`OTLP sink received ${sink.exports} exports, ${(sink.bytes / 1e6).toFixed(1)} MB`);
     if (args.json) writeFileSync(args.json, `${JSON.stringify(result, null, 2)}\n`);

@@ -122,7 +122,7 @@ describe("meshtune proxy wires telemetry", () => {
     expect((await fetchText(`http://127.0.0.1:${listener}/hello`, { host: "api.example.com" })).status).toBe(200);
     p.child.kill("SIGTERM");
     expect(await p.exited).toBe(0);
-    // The request's spans waited in the 1 s batch; shutdown flushed them before exit.
+    // The request's spans waited in the 5 s batch; shutdown flushed them before exit.
     expect(rx.has("/v1/traces", "meshtune.pool.wait_ms")).toBe(true);
     // The final metrics push carries the request.
     expect(rx.has("/v1/metrics", "meshtune_proxy_upstream_requests_total")).toBe(true);

@@ -9,11 +9,12 @@ export const TELEMETRY_DEFAULTS = {
   otlpEndpoint: "http://127.0.0.1:4318",
   /**
    * Head-sampling ratio for request traces when the caller sent no sampled parent. Traces are
-   * for looking at single requests; the tuner decides from metrics (never sampled) and fast
-   * signals (never sampled), so 10% is plenty and keeps export cost low (see
-   * docs/decisions/0005-proxy-telemetry.md for the measured cost at 1.0).
+   * for looking at single requests; the tuner decides from metrics and fast signals, which are
+   * never sampled. 1% is Istio's default too; sampled requests cost several times an unsampled
+   * one (docs/decisions/0005-proxy-telemetry.md), and a caller's sampled traceparent is always
+   * honoured whatever the ratio.
    */
-  sampleRatio: 0.1,
+  sampleRatio: 0.01,
   /** OTLP metric push interval. The tuner's windows are tens of seconds; 10 s gives it several points per window. */
   metricsIntervalMs: 10_000,
 } as const;

@@ -4,7 +4,7 @@
  * metrics at /metrics on the admin port. The data plane knows nothing of OTel (DESIGN.md §5).
  *
  * Three pipelines share one resource:
- * - request traces: ParentBased(TraceIdRatio) head sampling, bounded batch queue (1 s delay);
+ * - request traces: ParentBased(TraceIdRatio) head sampling, bounded batch queue (5 s delay, the SDK default);
  * - fast signals: always sampled, own exporter, bounded queue flushed within ~10 ms;
  * - metrics: one MeterProvider, read by an OTLP push reader and by the /metrics pull reader
  *   (never sampled; one set of instruments, so nothing is counted twice).
@@ -63,7 +63,7 @@ export interface ProxyTelemetryOptions {
   env?: NodeJS.ProcessEnv;
   /** OTLP/HTTP base URL (default http://127.0.0.1:4318). */
   otlpEndpoint?: string;
-  /** Head-sampling ratio for request traces without a sampled parent (default 0.1). */
+  /** Head-sampling ratio for request traces without a sampled parent (default 0.01). */
   sampleRatio?: number;
   /** OTLP metrics push interval (default 10 s). */
   metricsIntervalMs?: number;
@@ -71,7 +71,7 @@ export interface ProxyTelemetryOptions {
   traceExporter?: SpanExporter;
   fastSignalExporter?: SpanExporter;
   metricExporter?: PushMetricExporter;
-  /** Request-trace queue (default 4096 spans, batches of 512, 1 s delay). */
+  /** Request-trace queue (default 4096 spans, batches of 512, 5 s delay). */
   traceQueue?: QueueOptions;
   /** Fast-signal queue (default 1024 spans, batches of 256, 10 ms delay). */
   fastQueue?: QueueOptions;
@@ -183,7 +183,7 @@ export class ProxyTelemetry {
           exporter: o.traceExporter ?? new OTLPTraceExporter({ url: `${endpoint}/v1/traces`, timeoutMillis: 10_000 }),
           maxQueueSize: tq.maxQueueSize ?? 4096,
           maxExportBatchSize: tq.maxExportBatchSize ?? 512,
-          delayMs: tq.delayMs ?? 1_000,
+          delayMs: tq.delayMs ?? 5_000,
           onDrop: onDrop("traces"),
           onExportError: (err) => logFailure("traces", err),
         }),
