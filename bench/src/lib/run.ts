@@ -91,7 +91,7 @@ export async function runSystem(
   scenario: string,
   def: SystemDef,
   endpoints: SimEndpointSpec[],
-  spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">>,
+  spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">> & { remeasure?: boolean },
   body: (inst: ProxyInstance, sim: RunningSim) => Promise<Record<string, unknown>>,
 ): Promise<Record<string, unknown>> {
   const only = process.env.BENCH_ONLY?.split(",").map((x) => x.trim());
@@ -99,7 +99,8 @@ export async function runSystem(
   const first = await runOnce(ctx, scenario, def, endpoints, spec, body, 1);
   const noise = (r: Record<string, unknown>) =>
     ((r.backgroundCores as { during?: number } | undefined)?.during ?? 0) as number;
-  if (ctx.quick || first.error || noise(first) <= NOISE_CORES || ctx.retriesLeft <= 0) return first;
+  if (ctx.quick || spec.remeasure === false || first.error || noise(first) <= NOISE_CORES || ctx.retriesLeft <= 0)
+    return first;
   ctx.retriesLeft--;
   progress(`${scenario}: ${def.label}: disturbed by other processes (${noise(first)} cores); measuring again`);
   const second = await runOnce(ctx, scenario, def, endpoints, spec, body, 2);
@@ -132,11 +133,12 @@ async function runOnce(
     ctx.quietBudgetMs = Math.max(0, ctx.quietBudgetMs - (performance.now() - w0));
     sim = await startSim(endpoints, dir, ctx.harnessCpus);
     const s = sim;
+    const { remeasure: _, ...proxySpec } = spec as typeof spec & { remeasure?: boolean };
     const full: ProxySpec = {
       ...DEFAULT_TIMEOUTS,
       tls: false,
       caFile: ctx.caFile,
-      ...spec,
+      ...proxySpec,
       upstreams: endpoints.map((e) => ({ name: e.name, port: s.portOf(e.name) })),
       workDir: dir,
       cpus: ctx.proxyCpus,

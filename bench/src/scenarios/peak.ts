@@ -26,11 +26,13 @@ import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
 import { fiveEndpoints, pick } from "./common.js";
 
-const STEPS = [
-  250, 500, 750, 1_000, 1_250, 1_500, 2_000, 2_500, 3_000, 3_500, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 15_000,
-  20_000,
-];
-const P99_BOUND_MS = 20;
+const STEPS = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000];
+/**
+ * Past its capacity an open-loop queue grows by seconds within a step, so 100 ms finds the knee
+ * sharply, while a 20 ms bound tripped on scheduling hiccups of a shared 2-core machine (even
+ * the direct run "failed" at 500 rps).
+ */
+const P99_BOUND_MS = 100;
 const SATURATED = 0.85;
 
 interface Step {
@@ -52,7 +54,8 @@ export const peak: Scenario = {
     const endpoints = fiveEndpoints({ latency: { dist: "fixed", ms: 0 } });
     const out: Record<string, Record<string, unknown>> = {};
     for (const def of systems) {
-      out[def.id] = await runSystem(ctx, "peak", def, endpoints, {}, async (inst, sim) => {
+      // Not re-measured when disturbed: a stepped run is long, and each step is already retried.
+      out[def.id] = await runSystem(ctx, "peak", def, endpoints, { remeasure: false }, async (inst, sim) => {
         const urls = targets(inst, sim);
         await load({ urls, rps: 2_000, durationMs: 1_000, keepSamples: false });
         const steps: Step[] = [];
@@ -158,7 +161,7 @@ export const peak: Scenario = {
       values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
     });
     return [
-      row("peak rps (p99≤20ms)", (x) => fmt(pick(x, "peakRps"), 0)),
+      row("peak rps (p99≤100ms)", (x) => fmt(pick(x, "peakRps"), 0)),
       row("core busy at peak", (x) => fmt(pick(x, "coreAtPeak"), 2)),
       row("harness-limited", (x) => (x.harnessLimited === null ? "-" : x.harnessLimited ? "yes" : "no")),
       row("projected rps/core", (x) => fmt(pick(x, "projectedOneCoreRps"), 0)),
