@@ -41,7 +41,7 @@ import { BoundedSpanProcessor, type DropReason } from "./processor.js";
 import { RequestStats } from "./request-stats.js";
 import { proxyResource } from "./resource.js";
 import { type ConfigApplication, FastSignals } from "./signals.js";
-import { type RequestCtx, RequestTracing, StagedIdGenerator } from "./tracing.js";
+import { RequestTracing, StagedIdGenerator, type TraceCtx } from "./tracing.js";
 
 export { resolveTelemetrySettings, TELEMETRY_DEFAULTS, TELEMETRY_ENV, type TelemetrySettings } from "./config.js";
 export { BoundedSpanProcessor } from "./processor.js";
@@ -227,7 +227,7 @@ export class ProxyTelemetry {
       },
       onAttemptStart: (ctx: unknown, cluster: string, host: Host, attempt: number, score: number | undefined) => {
         try {
-          return ctx ? tracing.attemptStart(ctx as RequestCtx, cluster, host, attempt, score) : undefined;
+          return ctx ? tracing.attemptStart(ctx as TraceCtx, cluster, host, attempt, score) : undefined;
         } catch (err) {
           guard(err);
           return undefined;
@@ -236,7 +236,7 @@ export class ProxyTelemetry {
       onAttempt: (a: AttemptInfo) => {
         try {
           stats.attempt(a);
-          if (a.ctx) tracing.attemptEnd(a.ctx as RequestCtx, a);
+          if (a.ctx) tracing.attemptEnd(a.ctx as TraceCtx, a);
         } catch (err) {
           guard(err);
         }
@@ -244,7 +244,7 @@ export class ProxyTelemetry {
       onRequest: (r: RequestInfo) => {
         try {
           stats.request(r);
-          if (r.ctx) tracing.end(r.ctx as RequestCtx, r);
+          if (r.ctx) tracing.end(r.ctx as TraceCtx, r);
         } catch (err) {
           guard(err);
         }

@@ -50,7 +50,12 @@ import {
 } from "@opentelemetry/semantic-conventions";
 import type { ProxyView } from "./metrics.js";
 
-/** Per-request state handed back by the forwarder's hooks. */
+/**
+ * Per-request state handed back by the forwarder's hooks. An unsampled request without a
+ * caller's tracestate is just its trace id (a string): no object per request on that path.
+ */
+export type TraceCtx = RequestCtx | string;
+
 export interface RequestCtx {
   /** The server span; undefined when the request is not sampled. */
   span: Span | undefined;
@@ -120,6 +125,9 @@ const KNOWN_METHODS = new Set([
 ]);
 
 const propagator = new W3CTraceContextPropagator();
+const NO_ATTRS = Object.freeze({});
+const NO_LINKS: [] = [];
+const UNSAMPLED: Record<string, string> = { traceparent: "" };
 
 export class RequestTracing {
   readonly #tracer: Tracer;
@@ -135,7 +143,7 @@ export class RequestTracing {
     this.#ids = ids;
   }
 
-  start(req: IncomingMessage): RequestCtx {
+  start(req: IncomingMessage): TraceCtx {
     const raw = req.method ?? "GET";
     const method = KNOWN_METHODS.has(raw) ? raw : "_OTHER";
     // Continue the caller's trace when it sent one (ParentBased honours its sampled flag).
@@ -145,9 +153,11 @@ export class RequestTracing {
     const parentSc = trace.getSpanContext(parent);
     const remote = parentSc !== undefined && trace.isSpanContextValid(parentSc);
     const traceId = remote ? parentSc.traceId : this.#ids.generateTraceId();
-    const decision = this.#sampler.shouldSample(parent, traceId, raw, SpanKind.SERVER, {}, []).decision;
+    const decision = this.#sampler.shouldSample(parent, traceId, raw, SpanKind.SERVER, NO_ATTRS, NO_LINKS).decision;
     if (decision === SamplingDecision.NOT_RECORD) {
-      return { span: undefined, ctx: undefined, traceId, traceState: parentSc?.traceState, method, attempt: undefined };
+      const traceState = parentSc?.traceState;
+      if (!traceState) return traceId;
+      return { span: undefined, ctx: undefined, traceId, traceState, method, attempt: undefined };
     }
     if (!remote) this.#ids.stage(traceId);
     const span = this.#tracer.startSpan(method === "_OTHER" ? "HTTP" : method, { kind: SpanKind.SERVER }, parent);
@@ -173,9 +183,14 @@ export class RequestTracing {
     };
   }
 
-  attemptStart(rc: RequestCtx, cluster: string, host: Host, attempt: number, score: number | undefined) {
+  attemptStart(rc: TraceCtx, cluster: string, host: Host, attempt: number, score: number | undefined) {
+    // Not sampled: no span, but the decision travels on (sampled flag off). The forwarder copies
+    // the returned headers into its own object at once, so one shared object serves every call.
+    if (typeof rc === "string") {
+      UNSAMPLED.traceparent = `00-${rc}-${randomHex(8)}-00`;
+      return UNSAMPLED;
+    }
     if (!rc.ctx) {
-      // Not sampled: no span, but the decision travels on (sampled flag off).
       const headers: Record<string, string> = { traceparent: `00-${rc.traceId}-${randomHex(8)}-00` };
       if (rc.traceState) headers.tracestate = rc.traceState.serialize();
       return headers;
@@ -202,7 +217,8 @@ export class RequestTracing {
     return headers;
   }
 
-  attemptEnd(rc: RequestCtx, a: AttemptInfo): void {
+  attemptEnd(rc: TraceCtx, a: AttemptInfo): void {
+    if (typeof rc === "string") return;
     const span = rc.attempt;
     if (!span) return;
     rc.attempt = undefined;
@@ -222,7 +238,8 @@ export class RequestTracing {
     span.end();
   }
 
-  end(rc: RequestCtx, r: RequestInfo): void {
+  end(rc: TraceCtx, r: RequestInfo): void {
+    if (typeof rc === "string") return;
     // An attempt the forwarder never reported (it threw) must not leak an open span.
     if (rc.attempt) {
       rc.attempt.setStatus({ code: SpanStatusCode.ERROR, message: r.error ?? "attempt aborted" });
