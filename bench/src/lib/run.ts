@@ -77,6 +77,13 @@ export const directSystem: SystemDef = {
   },
 };
 
+export interface RunHooks {
+  /** false: never measure this run again when disturbed (long stepped runs). */
+  remeasure?: boolean;
+  /** Runs after the simulator started and before the system under test starts. */
+  prepare?: (sim: RunningSim) => Promise<void>;
+}
+
 /** Other processes using more than this many cores during a run make it "disturbed". */
 export const NOISE_CORES = 0.3;
 
@@ -91,19 +98,20 @@ export async function runSystem(
   scenario: string,
   def: SystemDef,
   endpoints: SimEndpointSpec[],
-  spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">> & { remeasure?: boolean },
+  spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">>,
   body: (inst: ProxyInstance, sim: RunningSim) => Promise<Record<string, unknown>>,
+  hooks: RunHooks = {},
 ): Promise<Record<string, unknown>> {
   const only = process.env.BENCH_ONLY?.split(",").map((x) => x.trim());
   if (only && !only.includes(def.id)) return { label: def.label, skipped: true };
-  const first = await runOnce(ctx, scenario, def, endpoints, spec, body, 1);
+  const first = await runOnce(ctx, scenario, def, endpoints, spec, body, hooks, 1);
   const noise = (r: Record<string, unknown>) =>
     ((r.backgroundCores as { during?: number } | undefined)?.during ?? 0) as number;
-  if (ctx.quick || spec.remeasure === false || first.error || noise(first) <= NOISE_CORES || ctx.retriesLeft <= 0)
+  if (ctx.quick || hooks.remeasure === false || first.error || noise(first) <= NOISE_CORES || ctx.retriesLeft <= 0)
     return first;
   ctx.retriesLeft--;
   progress(`${scenario}: ${def.label}: disturbed by other processes (${noise(first)} cores); measuring again`);
-  const second = await runOnce(ctx, scenario, def, endpoints, spec, body, 2);
+  const second = await runOnce(ctx, scenario, def, endpoints, spec, body, hooks, 2);
   const keep = second.error || noise(second) >= noise(first) ? first : second;
   return {
     ...keep,
@@ -118,6 +126,7 @@ async function runOnce(
   endpoints: SimEndpointSpec[],
   spec: Partial<Omit<ProxySpec, "upstreams" | "workDir" | "cpus">>,
   body: (inst: ProxyInstance, sim: RunningSim) => Promise<Record<string, unknown>>,
+  hooks: RunHooks,
   attempt: number,
 ): Promise<Record<string, unknown>> {
   const dir = path.join(ctx.runDir, scenario, attempt > 1 ? `${def.id}-${attempt}` : def.id);
@@ -133,12 +142,12 @@ async function runOnce(
     ctx.quietBudgetMs = Math.max(0, ctx.quietBudgetMs - (performance.now() - w0));
     sim = await startSim(endpoints, dir, ctx.harnessCpus);
     const s = sim;
-    const { remeasure: _, ...proxySpec } = spec as typeof spec & { remeasure?: boolean };
+    await hooks.prepare?.(s);
     const full: ProxySpec = {
       ...DEFAULT_TIMEOUTS,
       tls: false,
       caFile: ctx.caFile,
-      ...proxySpec,
+      ...spec,
       upstreams: endpoints.map((e) => ({ name: e.name, port: s.portOf(e.name) })),
       workDir: dir,
       cpus: ctx.proxyCpus,

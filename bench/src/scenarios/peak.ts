@@ -55,71 +55,81 @@ export const peak: Scenario = {
     const out: Record<string, Record<string, unknown>> = {};
     for (const def of systems) {
       // Not re-measured when disturbed: a stepped run is long, and each step is already retried.
-      out[def.id] = await runSystem(ctx, "peak", def, endpoints, { remeasure: false }, async (inst, sim) => {
-        const urls = targets(inst, sim);
-        await load({ urls, rps: 2_000, durationMs: 1_000, keepSamples: false });
-        const steps: Step[] = [];
-        const measure = async (rps: number): Promise<Step> => {
-          const cpu0 = inst.cpuMs();
-          const t0 = performance.now();
-          const run = await load({
-            urls,
-            rps,
-            durationMs: stepS * 1000,
-            keepSamples: false,
-            timeoutMs: 5_000,
-            maxInFlight: 4_000,
-          });
-          const wall = performance.now() - t0;
-          const core = inst.pid ? r3((inst.cpuMs() - cpu0) / wall) : null;
-          const r = run.report;
-          const total = r.sent + r.dropped;
-          const errorRate = total > 0 ? clientErrors(r) / total : 1;
-          // Achieved over the offered schedule (the tail of slow responses is the p99's business).
-          const achieved = Math.round(r.completed / stepS);
-          const pass = r.latencyMs.p99 <= P99_BOUND_MS && errorRate <= 0.001 && achieved >= 0.95 * rps;
-          progress(
-            `peak: ${def.label}: ${rps} rps -> ${achieved} rps, p99 ${fmt(r.latencyMs.p99, 2)} ms, errors ${(errorRate * 100).toFixed(2)}%, core ${fmt(core, 2)} ${pass ? "pass" : "FAIL"}`,
-          );
-          return {
-            offeredRps: rps,
-            achievedRps: achieved,
-            p50Ms: r3(r.latencyMs.p50),
-            p99Ms: r3(r.latencyMs.p99),
-            errorRate: r3(errorRate),
-            proxyCore: core,
-            pass,
+      out[def.id] = await runSystem(
+        ctx,
+        "peak",
+        def,
+        endpoints,
+        {},
+        async (inst, sim) => {
+          const urls = targets(inst, sim);
+          await load({ urls, rps: 2_000, durationMs: 1_000, keepSamples: false });
+          const steps: Step[] = [];
+          const measure = async (rps: number): Promise<Step> => {
+            const cpu0 = inst.cpuMs();
+            const t0 = performance.now();
+            const run = await load({
+              urls,
+              rps,
+              durationMs: stepS * 1000,
+              keepSamples: false,
+              timeoutMs: 5_000,
+              maxInFlight: 4_000,
+            });
+            const wall = performance.now() - t0;
+            const core = inst.pid ? r3((inst.cpuMs() - cpu0) / wall) : null;
+            const r = run.report;
+            const total = r.sent + r.dropped;
+            const errorRate = total > 0 ? clientErrors(r) / total : 1;
+            // Achieved over the offered schedule (the tail of slow responses is the p99's business).
+            const achieved = Math.round(r.completed / stepS);
+            const pass = r.latencyMs.p99 <= P99_BOUND_MS && errorRate <= 0.001 && achieved >= 0.95 * rps;
+            progress(
+              `peak: ${def.label}: ${rps} rps -> ${achieved} rps, p99 ${fmt(r.latencyMs.p99, 2)} ms, errors ${(errorRate * 100).toFixed(2)}%, core ${fmt(core, 2)} ${pass ? "pass" : "FAIL"}`,
+            );
+            return {
+              offeredRps: rps,
+              achievedRps: achieved,
+              p50Ms: r3(r.latencyMs.p50),
+              p99Ms: r3(r.latencyMs.p99),
+              errorRate: r3(errorRate),
+              proxyCore: core,
+              pass,
+            };
           };
-        };
-        for (const rps of STEPS) {
-          let s = await measure(rps);
-          // One retry: a single hiccup of the shared machine should not end the search.
-          if (!s.pass) {
+          for (const rps of STEPS) {
+            let s = await measure(rps);
+            // One retry: a single hiccup of the shared machine should not end the search.
+            if (!s.pass) {
+              steps.push(s);
+              await new Promise((res) => setTimeout(res, 500));
+              s = await measure(rps);
+            }
             steps.push(s);
-            await new Promise((res) => setTimeout(res, 500));
-            s = await measure(rps);
+            if (!s.pass) break;
+            // Let queues drain between steps.
+            await new Promise((res) => setTimeout(res, 300));
           }
-          steps.push(s);
-          if (!s.pass) break;
-          // Let queues drain between steps.
-          await new Promise((res) => setTimeout(res, 300));
-        }
-        const passing = steps.filter((s) => s.pass);
-        const best = passing[passing.length - 1];
-        const failing = steps.length > 0 && !steps[steps.length - 1]!.pass ? steps[steps.length - 1] : undefined;
-        const harnessLimited = inst.pid === undefined ? null : failing ? (failing.proxyCore ?? 0) < SATURATED : true;
-        const perCore =
-          best?.proxyCore && best.proxyCore > 0.05 ? Math.round(best.achievedRps / Math.min(1, best.proxyCore)) : null;
-        return {
-          peakRps: best?.achievedRps ?? 0,
-          peakOfferedRps: best?.offeredRps ?? 0,
-          coreAtPeak: best?.proxyCore ?? null,
-          saturatedAtFailure: failing ? failing.proxyCore : null,
-          harnessLimited,
-          projectedOneCoreRps: inst.pid ? perCore : null,
-          steps,
-        };
-      });
+          const passing = steps.filter((s) => s.pass);
+          const best = passing[passing.length - 1];
+          const failing = steps.length > 0 && !steps[steps.length - 1]!.pass ? steps[steps.length - 1] : undefined;
+          const harnessLimited = inst.pid === undefined ? null : failing ? (failing.proxyCore ?? 0) < SATURATED : true;
+          const perCore =
+            best?.proxyCore && best.proxyCore > 0.05
+              ? Math.round(best.achievedRps / Math.min(1, best.proxyCore))
+              : null;
+          return {
+            peakRps: best?.achievedRps ?? 0,
+            peakOfferedRps: best?.offeredRps ?? 0,
+            coreAtPeak: best?.proxyCore ?? null,
+            saturatedAtFailure: failing ? failing.proxyCore : null,
+            harnessLimited,
+            projectedOneCoreRps: inst.pid ? perCore : null,
+            steps,
+          };
+        },
+        { remeasure: false },
+      );
     }
     const m = out.meshtune;
     const h = out.haproxy;
