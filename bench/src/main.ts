@@ -40,6 +40,7 @@ Options:
   --quick            Short durations (about 2 minutes in all): a smoke test, not figures to quote
   --pin              Pin the proxy under test to the last CPU with taskset
   --no-priority      Do not raise the benchmark's priority (default: nice -10 when root)
+  --render FILE      Print the table of a results JSON (and refresh README figures if it is a full run)
   --scenario NAME    Run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
   -h, --help         Show this help`;
 
@@ -112,6 +113,7 @@ async function main(): Promise<number> {
       quick: { type: "boolean", default: false },
       pin: { type: "boolean", default: false },
       "no-priority": { type: "boolean", default: false },
+      render: { type: "string" },
       scenario: { type: "string", multiple: true },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -119,6 +121,13 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values.render) {
+    const results = JSON.parse(readFileSync(values.render, "utf8")) as Results;
+    const present = SCENARIOS.filter((s) => results.scenarios[s.name]);
+    console.log(renderText(present, results));
+    if (!results.meta.quick && present.length === SCENARIOS.length) updateReadme(renderMarkdown(present, results));
     return 0;
   }
   const wanted = (values.scenario ?? [])

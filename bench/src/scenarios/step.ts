@@ -141,10 +141,10 @@ export const step: Scenario = {
       values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
     });
     return [
-      row("pool-wait p99 ms (after)", (x) => fmt(pick(x, "poolWaitAfterStepMs", "p99"), 3)),
-      row("  same, 1st second", (x) => fmt(pick(x, "poolWaitFirstSecondAfterStepMs", "p99"), 3)),
-      row("latency−upstream p99 ms", (x) => fmt(pick(x, "waitExcessAfterStepMs", "p99"))),
-      row("  same, 1st second", (x) => fmt(pick(x, "waitExcessFirstSecondMs", "p99"))),
+      row("pool-wait p99 ms, after step", (x) => fmt(pick(x, "poolWaitAfterStepMs", "p99"), 3)),
+      row("pool-wait p99 ms, 1st second", (x) => fmt(pick(x, "poolWaitFirstSecondAfterStepMs", "p99"), 3)),
+      row("latency−upstream p99, after", (x) => fmt(pick(x, "waitExcessAfterStepMs", "p99"))),
+      row("latency−upstream p99, 1st s", (x) => fmt(pick(x, "waitExcessFirstSecondMs", "p99"))),
       row("requests paying handshake", (x) => fmt(pick(x, "requestsPayingHandshakeAfterStep"), 0)),
       row("client errors", (x) => fmt(pick(x, "clientErrors"), 0)),
     ];
