@@ -46,8 +46,8 @@ export const coldstart: Scenario = {
   name: "coldstart",
   title: "Cold start with TLS (+50 ms handshake)",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const warmupS = ctx.quick ? 1 : 3;
-    const warmS = ctx.quick ? 1 : 2;
+    const warmupS = ctx.quick ? 0.5 : 3;
+    const warmS = ctx.quick ? 0.5 : 2;
     const systems = [
       meshtuneSystem("meshtune", "meshtune (minWarm 2)", { probe: true }),
       meshtuneSystem("meshtune-minwarm0", "meshtune (minWarm 0, LB-directed warm-up)", { probe: true, minWarm: 0 }),

@@ -26,6 +26,8 @@ import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
 import { fiveEndpoints, pick } from "./common.js";
 
+/** --quick is a smoke test of the machinery: a few coarse steps, no retries. */
+const QUICK_STEPS = [1_000, 2_000, 4_000, 8_000];
 const STEPS = [500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000, 12_000, 15_000, 20_000];
 /**
  * Past its capacity an open-loop queue grows by seconds within a step, so 100 ms finds the knee
@@ -97,10 +99,10 @@ export const peak: Scenario = {
               pass,
             };
           };
-          for (const rps of STEPS) {
+          for (const rps of ctx.quick ? QUICK_STEPS : STEPS) {
             let s = await measure(rps);
             // One retry: a single hiccup of the shared machine should not end the search.
-            if (!s.pass) {
+            if (!s.pass && !ctx.quick) {
               steps.push(s);
               await new Promise((res) => setTimeout(res, 500));
               s = await measure(rps);
@@ -156,7 +158,13 @@ export const peak: Scenario = {
     return {
       title: this.title,
       description: `Stepped open-loop load (${STEPS[0]}..${STEPS[STEPS.length - 1]} rps, ${stepS} s per step) until p99 > ${P99_BOUND_MS} ms, errors > 0.1% or achieved < 95% of offered (a failing step is tried twice). Peak = last passing step. Each proxy runs one thread; the load generator and the simulator run beside it on the same machine.`,
-      params: { stepS, steps: STEPS, p99BoundMs: P99_BOUND_MS, saturatedCoreFraction: SATURATED, upstreamLatencyMs: 0 },
+      params: {
+        stepS,
+        steps: ctx.quick ? QUICK_STEPS : STEPS,
+        p99BoundMs: P99_BOUND_MS,
+        saturatedCoreFraction: SATURATED,
+        upstreamLatencyMs: 0,
+      },
       systems: out,
       goals,
       notes: [
