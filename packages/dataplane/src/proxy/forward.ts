@@ -258,6 +258,7 @@ export class Forwarder {
         ...a,
       });
     let conn: PooledConnection | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
       const acquired: AcquireResult = await pool.acquire(signal);
       if (!acquired.ok) {
@@ -286,8 +287,15 @@ export class Forwarder {
       }
       conn = acquired.conn;
       const timeoutMs = cluster.config.requestTimeoutMs;
-      const timeout = AbortSignal.timeout(timeoutMs);
-      const upstreamSignal = AbortSignal.any([signal, timeout]);
+      // A timer we cancel when the attempt ends: AbortSignal.timeout() cannot be cancelled and
+      // fired (building a DOMException) for every finished request (bench profile, issue #5).
+      const timeout = new AbortController();
+      timer = setTimeout(() => timeout.abort(), timeoutMs);
+      const upstreamSignal = AbortSignal.any([signal, timeout.signal]);
+      // The latency the score and outlier detection see is the upstream's own: dispatch to
+      // response headers, without pool wait (scored separately) or time spent streaming to a
+      // slow client (bench finding: it inflated the estimate and the predictive scaler).
+      const dispatchedAt = performance.now();
       let upstream: Awaited<ReturnType<PooledConnection["request"]>>;
       try {
         upstream = await conn.request({
@@ -298,7 +306,7 @@ export class Forwarder {
           signal: upstreamSignal,
         });
       } catch (err) {
-        const timedOut = timeout.aborted;
+        const timedOut = timeout.signal.aborted;
         const cause: ProxyErrorCause = timedOut ? "upstream_timeout" : classifyUpstreamError(err);
         const detail = timedOut ? `no response within ${timeoutMs} ms` : (err as Error).message;
         if (!signal.aborted) {
@@ -323,6 +331,7 @@ export class Forwarder {
           retryOn: timedOut ? "timeout" : cause === "upstream_reset" ? "reset" : "gateway-error",
         };
       }
+      const upstreamMs = performance.now() - dispatchedAt;
       const status = upstream.statusCode;
       const outHeaders = downstreamHeaders(upstream.headers);
       res.writeHead(status, outHeaders);
@@ -347,7 +356,7 @@ export class Forwarder {
           res.destroy();
           return { kind: "done" };
         }
-        if (timeout.aborted) cluster.observeLatency(host, timeoutMs);
+        if (timeout.signal.aborted) cluster.observeLatency(host, timeoutMs);
         // Headers already sent: the only honest signal left is to reset the client stream.
         cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause: "reset" });
         report({
@@ -362,12 +371,11 @@ export class Forwarder {
         res.destroy();
         return { kind: "done" };
       }
-      const latencyMs = performance.now() - attemptStart;
-      cluster.observeLatency(host, latencyMs);
+      cluster.observeLatency(host, upstreamMs);
       cluster.outlier.reportResult(host, {
         kind: status >= 502 && status <= 504 ? "gateway_error" : status >= 500 ? "http_5xx" : "success",
         status,
-        latencyMs,
+        latencyMs: upstreamMs,
       });
       report({
         status,
@@ -377,6 +385,7 @@ export class Forwarder {
       });
       return { kind: "done" };
     } finally {
+      clearTimeout(timer);
       host.inFlight--;
       if (conn) pool.release(conn);
     }
