@@ -7,9 +7,8 @@
  */
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { waitFor } from "../lib/log.js";
-import { canConnect, freePort } from "../lib/ports.js";
-import { spawnManaged, tailLog, treeCpuMs, treeRssMiB } from "../lib/procs.js";
+import { freePort } from "../lib/ports.js";
+import { startNativeProxy } from "./native.js";
 import type { ProxyInstance, ProxySpec, SystemDef } from "./types.js";
 
 export const HAPROXY_BIN = "/usr/sbin/haproxy";
@@ -60,36 +59,15 @@ export function haproxySystem(): SystemDef {
       const listen = await freePort();
       const cfg = path.join(spec.workDir, "haproxy.cfg");
       writeFileSync(cfg, haproxyConfig(spec, listen));
-      const t0 = performance.now();
-      const proc = spawnManaged({
-        name: "haproxy",
+      return startNativeProxy({
+        system: "haproxy",
+        label: "HAProxy",
         command: HAPROXY_BIN,
         args: ["-f", cfg, "-db"],
         logFile: path.join(spec.workDir, "haproxy.log"),
         cpus: spec.cpus,
+        listen,
       });
-      const ok = await waitFor(
-        async () => {
-          if (proc.exitCode() !== undefined) throw new Error("exited");
-          return canConnect(listen);
-        },
-        10_000,
-        5,
-      );
-      if (!ok) {
-        await proc.stop();
-        throw new Error(`haproxy did not listen (exit ${proc.exitCode() ?? "none"}):\n${tailLog(proc.logFile)}`);
-      }
-      return {
-        system: "haproxy",
-        label: "HAProxy",
-        port: listen,
-        pid: proc.pid,
-        readyMs: performance.now() - t0,
-        cpuMs: () => treeCpuMs(proc.pid),
-        rssMiB: () => treeRssMiB(proc.pid),
-        stop: () => proc.stop(),
-      };
     },
   };
 }

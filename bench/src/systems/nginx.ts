@@ -6,9 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { waitFor } from "../lib/log.js";
-import { canConnect, freePort } from "../lib/ports.js";
-import { spawnManaged, tailLog, treeCpuMs, treeRssMiB } from "../lib/procs.js";
+import { freePort } from "../lib/ports.js";
+import { startNativeProxy } from "./native.js";
 import type { ProxyInstance, ProxySpec, SystemDef } from "./types.js";
 
 export const NGINX_BIN = "/usr/sbin/nginx";
@@ -76,38 +75,16 @@ export function nginxSystem(): SystemDef {
       mkdirSync(path.join(dir, "tmp"), { recursive: true });
       const cfg = path.join(dir, "nginx.conf");
       writeFileSync(cfg, nginxConfig(spec, listen, dir));
-      const t0 = performance.now();
-      const proc = spawnManaged({
-        name: "nginx",
+      return startNativeProxy({
+        system: "nginx",
+        label: "NGINX",
         command: NGINX_BIN,
         args: ["-p", dir, "-c", cfg, "-e", path.join(dir, "error.log")],
         logFile: path.join(dir, "nginx.out"),
         cpus: spec.cpus,
+        listen,
+        extraLogs: [path.join(dir, "error.log")],
       });
-      const ok = await waitFor(
-        async () => {
-          if (proc.exitCode() !== undefined) throw new Error("exited");
-          return canConnect(listen);
-        },
-        10_000,
-        5,
-      );
-      if (!ok) {
-        await proc.stop();
-        throw new Error(
-          `nginx did not listen (exit ${proc.exitCode() ?? "none"}):\n${tailLog(proc.logFile)}\n${tailLog(path.join(dir, "error.log"))}`,
-        );
-      }
-      return {
-        system: "nginx",
-        label: "NGINX",
-        port: listen,
-        pid: proc.pid,
-        readyMs: performance.now() - t0,
-        cpuMs: () => treeCpuMs(proc.pid),
-        rssMiB: () => treeRssMiB(proc.pid),
-        stop: () => proc.stop(),
-      };
     },
   };
 }
