@@ -47,7 +47,7 @@ export interface Scenario {
   title: string;
   run(ctx: Ctx): Promise<ScenarioResult>;
   /** Rows for the stdout table: metric label and a value per system id. */
-  table(r: ScenarioResult): { metric: string; values: Record<string, string> }[];
+  table(r: ScenarioResult): TableRow[];
 }
 
 export const DEFAULT_TIMEOUTS = { connectTimeoutMs: 500, requestTimeoutMs: 2_000, healthIntervalMs: 500 };
@@ -186,6 +186,16 @@ async function runOnce(
     await inst?.stop().catch(() => {});
     await sim?.stop().catch(() => {});
   }
+}
+
+export type TableRow = { metric: string; values: Record<string, string> };
+
+/** A table row builder over a result's systems: a failed system shows FAILED in every row. */
+export function rowsOf(r: ScenarioResult) {
+  return (metric: string, f: (x: Record<string, unknown>) => string): TableRow => ({
+    metric,
+    values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
+  });
 }
 
 export function fmt(x: unknown, digits = 2): string {

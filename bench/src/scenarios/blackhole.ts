@@ -12,6 +12,7 @@ import {
   DEFAULT_TIMEOUTS,
   fmt,
   type Goal,
+  rowsOf,
   runSystem,
   type Scenario,
   type ScenarioResult,
@@ -107,10 +108,7 @@ export const blackhole: Scenario = {
     };
   },
   table(r) {
-    const row = (metric: string, f: (x: Record<string, unknown>) => string) => ({
-      metric,
-      values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
-    });
+    const row = rowsOf(r);
     return [
       row("client errors", (x) => fmt(pick(x, "clientErrors"), 0)),
       row("waited ≥ connect timeout", (x) => fmt(pick(x, "waitedAtLeastConnectTimeout"), 0)),

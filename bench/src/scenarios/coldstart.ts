@@ -5,7 +5,16 @@
  */
 import { figures, load } from "../lib/load.js";
 import { progress } from "../lib/log.js";
-import { type Ctx, fmt, type Goal, runSystem, type Scenario, type ScenarioResult, targets } from "../lib/run.js";
+import {
+  type Ctx,
+  fmt,
+  type Goal,
+  rowsOf,
+  runSystem,
+  type Scenario,
+  type ScenarioResult,
+  targets,
+} from "../lib/run.js";
 import type { RunningSim } from "../lib/sim.js";
 import { haproxySystem } from "../systems/haproxy.js";
 import { meshtuneSystem } from "../systems/meshtune.js";
@@ -152,10 +161,7 @@ export const coldstart: Scenario = {
     };
   },
   table(r) {
-    const row = (metric: string, f: (x: Record<string, unknown>) => string) => ({
-      metric,
-      values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
-    });
+    const row = rowsOf(r);
     return [
       row("cold p99 ms (first 1k)", (x) => fmt(pick(x, "coldP99Ms"))),
       row("warm p99 ms", (x) => fmt(pick(x, "warmP99Ms"))),

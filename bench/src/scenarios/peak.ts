@@ -15,6 +15,7 @@ import {
   directSystem,
   fmt,
   type Goal,
+  rowsOf,
   runSystem,
   type Scenario,
   type ScenarioResult,
@@ -174,10 +175,7 @@ export const peak: Scenario = {
     };
   },
   table(r) {
-    const row = (metric: string, f: (x: Record<string, unknown>) => string) => ({
-      metric,
-      values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
-    });
+    const row = rowsOf(r);
     return [
       row("peak rps (p99≤100ms)", (x) => fmt(pick(x, "peakRps"), 0)),
       row("core busy at peak", (x) => fmt(pick(x, "coreAtPeak"), 2)),

@@ -5,7 +5,16 @@
  */
 import { figures, load } from "../lib/load.js";
 import { progress } from "../lib/log.js";
-import { type Ctx, fmt, type Goal, runSystem, type Scenario, type ScenarioResult, targets } from "../lib/run.js";
+import {
+  type Ctx,
+  fmt,
+  type Goal,
+  rowsOf,
+  runSystem,
+  type Scenario,
+  type ScenarioResult,
+  targets,
+} from "../lib/run.js";
 import { r3 } from "../lib/stats.js";
 import { haproxySystem } from "../systems/haproxy.js";
 import { meshtuneSystem } from "../systems/meshtune.js";
@@ -96,10 +105,7 @@ export const slow: Scenario = {
     };
   },
   table(r) {
-    const row = (metric: string, f: (x: Record<string, unknown>) => string) => ({
-      metric,
-      values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
-    });
+    const row = rowsOf(r);
     return [
       row("all-fast p99 ms", (x) => fmt(pick(x, "allFastP99Ms"))),
       row("one-slow p99 ms", (x) => fmt(pick(x, "oneSlowP99Ms"))),

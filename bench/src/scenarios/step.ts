@@ -11,7 +11,16 @@
  */
 import { figures, load } from "../lib/load.js";
 import { progress } from "../lib/log.js";
-import { type Ctx, fmt, type Goal, runSystem, type Scenario, type ScenarioResult, targets } from "../lib/run.js";
+import {
+  type Ctx,
+  fmt,
+  type Goal,
+  rowsOf,
+  runSystem,
+  type Scenario,
+  type ScenarioResult,
+  targets,
+} from "../lib/run.js";
 import { summarize } from "../lib/stats.js";
 import { haproxySystem } from "../systems/haproxy.js";
 import { meshtuneSystem } from "../systems/meshtune.js";
@@ -136,10 +145,7 @@ export const step: Scenario = {
     };
   },
   table(r) {
-    const row = (metric: string, f: (x: Record<string, unknown>) => string) => ({
-      metric,
-      values: Object.fromEntries(Object.entries(r.systems).map(([id, x]) => [id, x.error ? "FAILED" : f(x)])),
-    });
+    const row = rowsOf(r);
     return [
       row("pool-wait p99 ms, after step", (x) => fmt(pick(x, "poolWaitAfterStepMs", "p99"), 3)),
       row("pool-wait p99 ms, 1st second", (x) => fmt(pick(x, "poolWaitFirstSecondAfterStepMs", "p99"), 3)),
