@@ -1,12 +1,6 @@
 /** Shared fixtures for proxy tests: a simulator, a proxy on free ports, and a client. */
-import {
-  type ClusterInput,
-  CONFIG_API_VERSION,
-  type ProxyConfigInput,
-  SIM_API_VERSION,
-  type SimConfigInput,
-} from "@meshtune/contracts";
-import { type Simulator, startSimulator } from "@meshtune/testkit";
+import { type ClusterInput, CONFIG_API_VERSION, type ProxyConfigInput, type SimConfigInput } from "@meshtune/contracts";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { Agent, request } from "undici";
 import { afterEach } from "vitest";
 import { EgressProxy, type ProxyDeps } from "../src/index.js";
@@ -14,12 +8,7 @@ import { EgressProxy, type ProxyDeps } from "../src/index.js";
 export type SimEndpointInput = SimConfigInput["endpoints"][number];
 
 export async function sim(endpoints: SimEndpointInput[]): Promise<Simulator> {
-  return startSimulator({
-    apiVersion: SIM_API_VERSION,
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints,
-  } as SimConfigInput as never);
+  return startSimulatorWith(endpoints);
 }
 
 export function staticEndpoints(s: Simulator, zones?: Record<string, string>) {

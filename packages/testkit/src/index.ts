@@ -18,4 +18,5 @@ export {
   type Simulator,
   type StartSimulatorOptions,
   startSimulator,
+  startSimulatorWith,
 } from "./sim/simulator.js";

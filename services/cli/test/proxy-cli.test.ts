@@ -9,7 +9,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Simulator, startSimulator } from "@meshtune/testkit";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -20,12 +20,7 @@ const children: ChildProcess[] = [];
 let s: Simulator;
 
 beforeAll(async () => {
-  s = await startSimulator({
-    apiVersion: "meshtune.io/sim/v1alpha1",
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints: [{ name: "a" }, { name: "b" }],
-  } as never);
+  s = await startSimulatorWith([{ name: "a" }, { name: "b" }]);
 });
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");

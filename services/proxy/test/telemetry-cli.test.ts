@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CONFIG_API_VERSION, PROXY_SPANS, SIM_API_VERSION, type SimConfigInput } from "@meshtune/contracts";
-import { type Simulator, startSimulator } from "@meshtune/testkit";
+import { CONFIG_API_VERSION, PROXY_SPANS } from "@meshtune/contracts";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -72,12 +72,7 @@ async function until(fn: () => Promise<boolean> | boolean, timeoutMs = 10_000): 
 }
 
 async function setup() {
-  const sim: Simulator = await startSimulator({
-    apiVersion: SIM_API_VERSION,
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints: [{ name: "a" }],
-  } as SimConfigInput as never);
+  const sim: Simulator = await startSimulatorWith([{ name: "a" }]);
   cleanup.push(() => sim.close());
   const [listener, admin] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), "meshtune-telemetry-cli-"));

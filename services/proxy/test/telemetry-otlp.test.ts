@@ -7,16 +7,9 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  ATTR,
-  CONFIG_API_VERSION,
-  PROXY_METRICS,
-  PROXY_SPANS,
-  SIM_API_VERSION,
-  type SimConfigInput,
-} from "@meshtune/contracts";
+import { ATTR, CONFIG_API_VERSION, PROXY_METRICS, PROXY_SPANS, type SimConfigInput } from "@meshtune/contracts";
 import { type ClusterEvent, EgressProxy } from "@meshtune/dataplane";
-import { type Simulator, startSimulator } from "@meshtune/testkit";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { Agent, request } from "undici";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ProxyTelemetry } from "../src/telemetry/index.js";
@@ -173,12 +166,7 @@ afterEach(async () => {
 afterAll(() => client.close());
 
 async function simulator(endpoints: SimConfigInput["endpoints"]): Promise<Simulator> {
-  const s = await startSimulator({
-    apiVersion: SIM_API_VERSION,
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints,
-  } as SimConfigInput as never);
+  const s = await startSimulatorWith(endpoints);
   cleanup.push(() => s.close());
   return s;
 }

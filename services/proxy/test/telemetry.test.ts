@@ -11,17 +11,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ATTR,
-  CONFIG_API_VERSION,
-  LABEL,
-  PROXY_METRICS,
-  PROXY_SPANS,
-  SIM_API_VERSION,
-  type SimConfigInput,
-} from "@meshtune/contracts";
+import { ATTR, CONFIG_API_VERSION, LABEL, PROXY_METRICS, PROXY_SPANS, type SimConfigInput } from "@meshtune/contracts";
 import { EgressProxy } from "@meshtune/dataplane";
-import { type Simulator, startSimulator } from "@meshtune/testkit";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { SpanKind } from "@opentelemetry/api";
 import {
   AggregationTemporality,
@@ -46,12 +38,7 @@ afterAll(() => client.close());
 const fastChecks = { intervalMs: 60_000, timeoutMs: 500 };
 
 async function simulator(endpoints: SimConfigInput["endpoints"]): Promise<Simulator> {
-  const s = await startSimulator({
-    apiVersion: SIM_API_VERSION,
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints,
-  } as SimConfigInput as never);
+  const s = await startSimulatorWith(endpoints);
   cleanup.push(() => s.close());
   return s;
 }

@@ -11,6 +11,7 @@ import {
   FaultsPatchSchema,
   issuesOf,
   parseSimConfig,
+  SIM_API_VERSION,
   type SimConfig,
   type SimConfigInput,
   type SimEndpointStatus,
@@ -164,4 +165,15 @@ export async function startSimulator(config: SimConfigInput, opts: StartSimulato
       return closing;
     },
   };
+}
+
+/**
+ * The simulator as tests and demos usually want it: these endpoints on loopback, control API
+ * on a free port, every other setting at its default.
+ */
+export function startSimulatorWith(
+  endpoints: SimConfigInput["endpoints"],
+  opts: StartSimulatorOptions = {},
+): Promise<Simulator> {
+  return startSimulator({ apiVersion: SIM_API_VERSION, kind: "SimConfig", control: { port: 0 }, endpoints }, opts);
 }
