@@ -4,15 +4,9 @@
  * live terminal view of what warm-up and the load balancer did. Ctrl-C stops everything.
  */
 import { parseArgs } from "node:util";
-import {
-  CONFIG_API_VERSION,
-  type ProxyConfigInput,
-  SIM_API_VERSION,
-  type SimConfigInput,
-  SimConfigSchema,
-} from "@meshtune/contracts";
+import { CONFIG_API_VERSION, type ProxyConfigInput } from "@meshtune/contracts";
 import { type ClusterRuntime, EgressProxy } from "@meshtune/dataplane";
-import { runLoad, startSimulator } from "@meshtune/testkit";
+import { runLoad, startSimulatorWith } from "@meshtune/testkit";
 
 export const DEMO_HELP = `Usage: meshtune demo [--rps N] [--duration SECONDS] [--no-tty]
 
@@ -27,8 +21,6 @@ Options:
   --rps N             request rate (default 200)
   --duration SECONDS  stop after this long (default: run until Ctrl-C)
   --no-tty            print plain snapshots instead of redrawing the screen`;
-
-const SIM_PORTS = [0, 0, 0, 0, 0];
 
 export async function runDemo(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -56,22 +48,17 @@ export async function runDemo(argv: string[]): Promise<number> {
   }
   const tty = process.stdout.isTTY && !values["no-tty"];
 
-  const simConfig: SimConfigInput = {
-    apiVersion: SIM_API_VERSION,
-    kind: "SimConfig",
-    control: { port: 0 },
-    endpoints: SIM_PORTS.map((port, i) => ({
-      name: `ep${i + 1}`,
-      port,
+  console.log("starting the upstream simulator (ep3 black-holed, ep5 +50 ms) ...");
+  const sim = await startSimulatorWith(
+    ["ep1", "ep2", "ep3", "ep4", "ep5"].map((name, i) => ({
+      name,
       zone: i < 3 ? "zone-a" : "zone-b",
       faults: {
         latency: { dist: "lognormal" as const, medianMs: 2, sigma: 0.3 },
-        ...(i === 2 ? { blackHole: true } : {}),
+        ...(name === "ep3" ? { blackHole: true } : {}),
       },
     })),
-  };
-  console.log("starting the upstream simulator (ep3 black-holed, ep5 +50 ms) ...");
-  const sim = await startSimulator(SimConfigSchema.parse(simConfig));
+  );
   sim.endpoint("ep5").setFaults({ latency: { dist: "lognormal", medianMs: 52, sigma: 0.3 } });
   const proxyConfig: ProxyConfigInput = {
     apiVersion: CONFIG_API_VERSION,
