@@ -291,6 +291,27 @@ export const ProxyConfigSchema = z
         admin: ListenerSchema.prefault({ port: 15000 }),
         /** SIGTERM waits this long for in-flight requests before closing. */
         drainTimeoutMs: positiveMs.default(10_000),
+        /** Worker processes sharing the listener (1 = one event loop; "auto" = one per core). */
+        workers: z
+          .union([z.number().int().min(1).max(64), z.literal("auto")])
+          .default(1)
+          .describe('Worker processes sharing the listener; "auto" = one per core'),
+        /** Admission control: answer a fast 503 (x-meshtune-error: overloaded) instead of queueing into timeouts. */
+        admission: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Requests in flight through the listener above which new ones are refused. */
+            maxInFlight: z.number().int().min(1).default(2_000),
+            /** Event-loop lag (EWMA, ms) above which new requests are refused. */
+            maxEventLoopLagMs: positiveMs.default(150),
+          })
+          .strict()
+          .prefault({}),
+        /** Listener timeouts against slow clients (slowloris): whole header block, whole request. */
+        headersTimeoutMs: positiveMs.default(10_000),
+        requestTimeoutMs: positiveMs.default(60_000),
+        /** Largest request header block accepted (bytes); larger gets 431. */
+        maxHeaderBytes: z.number().int().min(1024).max(1_048_576).default(16_384),
       })
       .strict()
       .prefault({}),
