@@ -4,7 +4,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import { ControlSnapshotSchema, DecisionEventSchema, ProxyConfigSchema, SimConfigSchema } from "../dist/index.js";
+import {
+  ClusterSnapshotSchema,
+  ConfigAckSchema,
+  ControlSnapshotSchema,
+  DecisionEventSchema,
+  FastSignalSchema,
+  ProxyConfigSchema,
+  SignedSnapshotSchema,
+  SimConfigSchema,
+} from "../dist/index.js";
 
 const out = join(dirname(fileURLToPath(import.meta.url)), "..", "schema");
 mkdirSync(out, { recursive: true });
@@ -13,6 +22,10 @@ const schemas = {
   "sim-config": SimConfigSchema,
   "control-snapshot": ControlSnapshotSchema,
   "decision-event": DecisionEventSchema,
+  "cluster-snapshot": ClusterSnapshotSchema,
+  "signed-snapshot": SignedSnapshotSchema,
+  "config-ack": ConfigAckSchema,
+  "fast-signal": FastSignalSchema,
 };
 for (const [name, schema] of Object.entries(schemas)) {
   // io: "input" describes what a user writes (defaults make fields optional).

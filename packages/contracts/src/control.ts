@@ -24,6 +24,15 @@ export const ClusterOverrideSchema = z
     endpoints: z.array(EndpointSchema).optional(),
     /** Keyed by "address:port". */
     endpointOverrides: z.record(z.string(), EndpointOverrideSchema).default({}),
+    /** Tuned pool limits for the whole cluster (issue #10, rule 4); absent fields keep the config's. */
+    pool: z
+      .object({
+        connectTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+        maxConnectionsPerEndpoint: z.number().int().min(1).optional(),
+        maxPendingRequests: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ClusterOverride = z.infer<typeof ClusterOverrideSchema>;
@@ -49,3 +58,52 @@ export const ApplyResultSchema = z.discriminatedUnion("status", [
     proxyId: z.string().optional(),
   }),
 ]);
+
+/**
+ * One cluster's control state as the actuator publishes it (issue #11): the full override
+ * (never a diff), its per-cluster version, and when it was issued. It travels inside a
+ * SignedSnapshot; the cluster name and version are inside the signed bytes, so a snapshot
+ * cannot be replayed into another cluster or as another version.
+ */
+export const ClusterSnapshotSchema = z
+  .object({
+    apiVersion: z.literal(CONFIG_API_VERSION),
+    kind: z.literal("ClusterSnapshot"),
+    cluster: z.string().min(1),
+    version: z.number().int().min(1),
+    /** Unix ms. */
+    issuedAt: z.number().int().min(0),
+    /** Set when this version restores an earlier one (rollback). */
+    rollbackOf: z.number().int().min(1).optional(),
+    override: ClusterOverrideSchema,
+  })
+  .strict();
+export type ClusterSnapshot = z.infer<typeof ClusterSnapshotSchema>;
+
+/**
+ * Envelope stored in Redis: `payload` is the exact JSON text of a ClusterSnapshot and `sig`
+ * its MAC (`hmac-sha256:<hex>` over the payload bytes); `keyId` names the key for rotation.
+ * Verifying the bytes as stored avoids any JSON canonicalisation question.
+ */
+export const SignedSnapshotSchema = z
+  .object({
+    payload: z.string().min(2),
+    sig: z.string().optional(),
+    keyId: z.string().optional(),
+  })
+  .strict();
+export type SignedSnapshot = z.infer<typeof SignedSnapshotSchema>;
+
+/** A proxy's answer to a cluster snapshot version (published on the cluster's acks channel). */
+export const ConfigAckSchema = z
+  .object({
+    cluster: z.string().min(1),
+    proxyId: z.string().min(1),
+    version: z.number().int(),
+    status: z.enum(["ACK", "NACK"]),
+    reason: z.string().optional(),
+    /** Unix ms when the proxy applied (or refused) it. */
+    at: z.number().int().min(0),
+  })
+  .strict();
+export type ConfigAck = z.infer<typeof ConfigAckSchema>;

@@ -13,6 +13,8 @@ export const DecisionKindSchema = z.enum([
   "set_pool_min",
   "set_preconnect",
   "set_lb_policy",
+  "set_connect_timeout",
+  "set_pool_limits",
 ]);
 export type DecisionKind = z.infer<typeof DecisionKindSchema>;
 
@@ -31,6 +33,29 @@ export const DecisionSchema = z
     dryRun: z.boolean(),
     decidedAt: z.iso.datetime(),
     configVersion: z.number().int().min(0).optional(),
+    /** 0..1: how sure the rule is (e.g. share of reporting proxies that agree). */
+    confidence: z.number().min(0).max(1).optional(),
+    /** When the decision lapses unless renewed (e.g. an ejection's end), ISO time. */
+    expiresAt: z.iso.datetime().optional(),
+    /**
+     * What the guardrails did to this decision. A decision a guardrail `blocked` is recorded
+     * and published but never applied; `trimmed` means `after` is the trimmed value and
+     * `wanted` says what the rule asked for.
+     */
+    guardrails: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            action: z.enum(["blocked", "trimmed"]),
+            detail: z.string(),
+            wanted: z.record(z.string(), z.unknown()).optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** What the rule expected without this decision (explain: "what would have happened"). */
+    counterfactual: z.string().optional(),
   })
   .strict();
 export type Decision = z.infer<typeof DecisionSchema>;

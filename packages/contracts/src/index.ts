@@ -6,3 +6,4 @@ export * from "./sim.js";
 export * from "./telemetry.js";
 export * from "./validate.js";
 export * from "./version.js";
+export * from "./windows.js";

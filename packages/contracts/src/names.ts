@@ -2,35 +2,74 @@
  * Owner of every Redis key and channel and every Kafka topic name. Nothing else builds one
  * by hand. Redis keys put the cluster in a hash tag `{cluster}` so that one cluster's keys
  * land in one Redis Cluster slot (DESIGN.md section 4) and Lua scripts can touch them together.
+ * Keys that are not per cluster carry their own tag `{<prefix>}` so they share one slot too.
  */
 export const DEFAULT_PREFIX = "mt";
 
 export function redisKeys(prefix: string = DEFAULT_PREFIX) {
   const p = prefix;
+  const c = (cluster: string) => `${p}:{${cluster}}`;
   return {
-    /** Per-endpoint rolling telemetry window (hash). */
-    window: (cluster: string, endpoint: string) => `${p}:{${cluster}}:win:${endpoint}`,
-    /** Set of endpoints that have a window in this cluster. */
-    windowIndex: (cluster: string) => `${p}:{${cluster}}:win-index`,
-    /** Latest versioned control snapshot for a cluster (string, JSON). */
-    snapshot: (cluster: string) => `${p}:{${cluster}}:snapshot`,
+    // --- collector (issue #9) ---------------------------------------------------------------
+    /**
+     * One cluster's telemetry for one Unix second (hash). Fields are `<endpoint>|<field>` as
+     * written by the collector's window store; expires after the configured horizon.
+     */
+    windowBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:win:${unixSecond}`,
+    /** Last cumulative value of every series of one proxy instance (hash), for delta conversion. */
+    cumulative: (cluster: string, proxyInstance: string) => `${c(cluster)}:cum:${proxyInstance}`,
+    /** Proxies that reported for a cluster (sorted set: proxy instance -> last report, Unix ms). */
+    proxies: (cluster: string) => `${c(cluster)}:proxies`,
+    /** Fast signals (warm-up/health failures, ejections, NACKs) of a cluster (stream of FastSignal JSON). */
+    signals: (cluster: string) => `${c(cluster)}:signals`,
+    // --- engine (issue #10) -----------------------------------------------------------------
+    /** The engine's state for a cluster that must survive a worker restart (string, JSON). */
+    engineState: (cluster: string) => `${c(cluster)}:engine-state`,
+    /** Decisions of a cluster in the order they were made (stream; field `d` = Decision JSON). */
+    decisions: (cluster: string) => `${c(cluster)}:decisions`,
+    /** Marker that a decision id was already written (string, expires), so a retried job adds nothing. */
+    decisionSeen: (cluster: string, decisionId: string) => `${c(cluster)}:decision-seen:${decisionId}`,
+    /** Operator settings of a cluster (hash): dry-run, kill switch, change limits. */
+    settings: (cluster: string) => `${c(cluster)}:settings`,
+    /** Operator pins and overrides per endpoint (hash: endpoint -> EndpointPin JSON). */
+    pins: (cluster: string) => `${c(cluster)}:pins`,
+    /** Fleet-wide operator settings (hash): global dry-run and kill switch. */
+    globalSettings: () => `${p}:{${p}}:settings`,
+    /** Short-lived lock so one cluster is evaluated or actuated by one process at a time. */
+    lock: (cluster: string, what: string) => `${c(cluster)}:lock:${what}`,
+    // --- actuator (issue #11) ---------------------------------------------------------------
+    /** Latest signed control snapshot for a cluster (string, SignedSnapshot JSON). */
+    snapshot: (cluster: string) => `${c(cluster)}:snapshot`,
     /** Monotonic snapshot version counter. */
-    snapshotVersion: (cluster: string) => `${p}:{${cluster}}:snapshot-version`,
-    /** Hash of proxyId -> last ApplyResult JSON. */
-    acks: (cluster: string) => `${p}:{${cluster}}:acks`,
+    snapshotVersion: (cluster: string) => `${c(cluster)}:snapshot-version`,
+    /** Earlier snapshots by version (hash: version -> SignedSnapshot JSON), for rollback. */
+    snapshotHistory: (cluster: string) => `${c(cluster)}:snapshot-history`,
+    /** Stream id of the last decision folded into a snapshot (string). */
+    actuatorCursor: (cluster: string) => `${c(cluster)}:actuator-cursor`,
+    /** Hash of proxyId -> last ConfigAck JSON. */
+    acks: (cluster: string) => `${c(cluster)}:acks`,
+    /** Convergence record of one version (hash: proxyId -> ConfigAck JSON, plus `_meta`). */
+    convergence: (cluster: string, version: number) => `${c(cluster)}:conv:${version}`,
+    /** Durable outbox of events waiting for Kafka (stream; bounded by MAXLEN). */
+    outbox: (cluster: string) => `${c(cluster)}:outbox`,
     /** Set of known clusters. */
-    clusters: () => `${p}:clusters`,
-    /** BullMQ queue prefix (BullMQ owns the keys below it). */
-    queuePrefix: () => `${p}:bull`,
+    clusters: () => `${p}:{${p}}:clusters`,
+    /**
+     * BullMQ queue prefix (BullMQ owns the keys below it). In a hash tag so that every key of
+     * a queue lands in one Redis Cluster slot, as BullMQ requires on Redis Cluster.
+     */
+    queuePrefix: () => `{${p}:bull}`,
   } as const;
 }
 
 export function redisChannels(prefix: string = DEFAULT_PREFIX) {
   return {
-    /** Actuator -> proxies: a new snapshot version is available. */
+    /** Actuator -> proxies: a new snapshot version is available (message: `<version>`). */
     config: (cluster: string) => `${prefix}:{${cluster}}:config`,
-    /** Proxies -> actuator: ACK/NACK of applied versions. */
+    /** Proxies -> actuator: ACK/NACK of applied versions (message: ConfigAck JSON). */
     acks: (cluster: string) => `${prefix}:{${cluster}}:acks`,
+    /** Engine -> actuator: a cluster has new decisions (message: cluster name). */
+    decisions: () => `${prefix}:{${prefix}}:decisions`,
   } as const;
 }
 
@@ -40,5 +79,8 @@ export const KAFKA_TOPICS = {
 } as const;
 
 export const QUEUE_NAMES = {
+  /** Collector -> engine workers: evaluate a cluster's windows. */
   evaluate: "meshtune-evaluate",
+  /** Engine -> actuator: fold a cluster's new decisions into its snapshot. */
+  actuate: "meshtune-actuate",
 } as const;
