@@ -1,0 +1,84 @@
+/**
+ * Owner of the tuner's own Prometheus metric names (collector, engine, actuator; issues #9-#11).
+ * Each service registers these with prom-client; nothing else spells a `meshtune_*` name of the
+ * tuner. Same shape as PROXY_METRICS (a plain `as const` record of MetricDef), so dashboards and
+ * docs can be generated from one place. Services add their own entries below their heading.
+ */
+import type { MetricDef } from "./telemetry.js";
+
+/** Redis write latency buckets, seconds: 0.25 ms .. 2.5 s. */
+export const REDIS_LATENCY_BUCKETS_SECONDS = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+] as const;
+
+export const TUNER_METRICS = {
+  // --- collector (issue #9) -----------------------------------------------------------------
+  collectorRequests: {
+    name: "meshtune_collector_requests_total",
+    type: "counter",
+    help: "OTLP/HTTP export requests by signal (metrics, traces) and HTTP status code",
+    labels: ["signal", "code"],
+  },
+  collectorPoints: {
+    name: "meshtune_collector_data_points_received_total",
+    type: "counter",
+    help: "Metric data points received, all metrics (known or not)",
+    labels: [],
+  },
+  collectorSpans: {
+    name: "meshtune_collector_spans_received_total",
+    type: "counter",
+    help: "Spans received, all spans (fast signals or not)",
+    labels: [],
+  },
+  collectorRejected: {
+    name: "meshtune_collector_rejected_total",
+    type: "counter",
+    help: "Data points, spans or requests rejected, by what and reason (malformed, too_large, unsupported_media_type, overloaded, redis_unavailable, bad_histogram, missing_label, ...)",
+    labels: ["what", "reason"],
+  },
+  collectorIgnored: {
+    name: "meshtune_collector_ignored_total",
+    type: "counter",
+    help: "Data points of metrics the collector does not use (unknown names, other services), counted and dropped without error",
+    labels: ["what"],
+  },
+  collectorDecodeErrors: {
+    name: "meshtune_collector_decode_errors_total",
+    type: "counter",
+    help: "Request bodies that could not be decoded, by encoding (protobuf, json, gzip)",
+    labels: ["encoding"],
+  },
+  collectorSeries: {
+    name: "meshtune_collector_series_tracked",
+    type: "gauge",
+    help: "Cumulative series whose last value this replica wrote in the last horizon (delta state lives in Redis)",
+    labels: [],
+  },
+  collectorRedisWrite: {
+    name: "meshtune_collector_redis_write_duration_seconds",
+    type: "histogram",
+    unit: "seconds",
+    help: "Latency of one window write (one EVALSHA per cluster per request)",
+    labels: [],
+    buckets: REDIS_LATENCY_BUCKETS_SECONDS,
+  },
+  collectorSignals: {
+    name: "meshtune_collector_fast_signals_total",
+    type: "counter",
+    help: "Fast signals stored, by kind",
+    labels: ["kind"],
+  },
+  collectorJobs: {
+    name: "meshtune_collector_evaluation_jobs_total",
+    type: "counter",
+    help: "Evaluation jobs enqueued, by trigger (interval, signal) and result (ok, failed)",
+    labels: ["trigger", "result"],
+  },
+  collectorInFlight: {
+    name: "meshtune_collector_requests_in_flight",
+    type: "gauge",
+    help: "Export requests being handled",
+    labels: [],
+  },
+} as const satisfies Record<string, MetricDef>;
