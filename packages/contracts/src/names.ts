@@ -18,6 +18,13 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     windowBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:win:${unixSecond}`,
     /** Last cumulative value of every series of one proxy instance (hash), for delta conversion. */
     cumulative: (cluster: string, proxyInstance: string) => `${c(cluster)}:cum:${proxyInstance}`,
+    /**
+     * Latest gauge values of one proxy instance for a cluster (hash: `<endpoint>|<gauge>` ->
+     * `<time ms>|<value>`); expires after the horizon, so a proxy that stopped reporting drops out.
+     * Kept apart from the 1-second buckets so a reader gets each proxy's latest value with one
+     * HGETALL per proxy instead of scanning every bucket (docs/decisions/0007-windows-in-redis.md).
+     */
+    gauges: (cluster: string, proxyInstance: string) => `${c(cluster)}:gauges:${proxyInstance}`,
     /** Proxies that reported for a cluster (sorted set: proxy instance -> last report, Unix ms). */
     proxies: (cluster: string) => `${c(cluster)}:proxies`,
     /** Fast signals (warm-up/health failures, ejections, NACKs) of a cluster (stream of FastSignal JSON). */
