@@ -7,9 +7,15 @@ import { z } from "zod";
 import {
   ClusterSnapshotSchema,
   ConfigAckSchema,
+  ConfigConvergedEventSchema,
+  ConfigConvergedSchema,
+  ConfigRolledBackEventSchema,
+  ConfigRolledBackSchema,
   ControlSnapshotSchema,
   DecisionEventSchema,
+  DecisionSchema,
   FastSignalSchema,
+  MeshtuneEventSchema,
   ProxyConfigSchema,
   SignedSnapshotSchema,
   SimConfigSchema,
@@ -26,6 +32,13 @@ const schemas = {
   "signed-snapshot": SignedSnapshotSchema,
   "config-ack": ConfigAckSchema,
   "fast-signal": FastSignalSchema,
+  // Kafka decision stream (issue #11): each event payload (CloudEvent `data`) and envelope.
+  decision: DecisionSchema,
+  "config-converged": ConfigConvergedSchema,
+  "config-rolled-back": ConfigRolledBackSchema,
+  "config-converged-event": ConfigConvergedEventSchema,
+  "config-rolled-back-event": ConfigRolledBackEventSchema,
+  "meshtune-event": MeshtuneEventSchema,
 };
 for (const [name, schema] of Object.entries(schemas)) {
   // io: "input" describes what a user writes (defaults make fields optional).

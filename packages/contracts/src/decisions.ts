@@ -88,3 +88,70 @@ export function toDecisionEvent(decision: Decision, source: string): DecisionEve
     data: decision,
   };
 }
+
+/**
+ * Events the actuator adds to the decision stream (issue #11): a cluster's snapshot version
+ * has converged (every known proxy ACKed), or it was rolled back because too many proxies
+ * NACKed it. Same topic, same key (the cluster), so they are ordered with the decisions that
+ * caused them; consumers tell them apart by `type`.
+ */
+export const CONFIG_CONVERGED_EVENT_TYPE = "io.meshtune.config.converged.v1" as const;
+export const CONFIG_ROLLED_BACK_EVENT_TYPE = "io.meshtune.config.rolledback.v1" as const;
+
+export const ConfigConvergedSchema = z
+  .object({
+    cluster: z.string().min(1),
+    version: z.number().int().min(1),
+    /** Unix ms when the actuator published the version. */
+    issuedAt: z.number().int().min(0),
+    /** Unix ms of the last ACK that completed it. */
+    convergedAt: z.number().int().min(0),
+    convergeMs: z.number().min(0),
+    /** Proxy ids that ACKed. */
+    acked: z.array(z.string()),
+  })
+  .strict();
+export type ConfigConverged = z.infer<typeof ConfigConvergedSchema>;
+
+export const ConfigRolledBackSchema = z
+  .object({
+    cluster: z.string().min(1),
+    /** The version too many proxies refused. */
+    badVersion: z.number().int().min(1),
+    /** The new version that carries the restored override. */
+    version: z.number().int().min(1),
+    /** The earlier version whose override was restored. */
+    restoredVersion: z.number().int().min(1),
+    nacks: z.array(z.object({ proxyId: z.string(), reason: z.string() }).strict()),
+    /** NACKs / known proxies when the rollback was decided, and the configured threshold. */
+    nackShare: z.number().min(0).max(1),
+    threshold: z.number().min(0).max(1),
+    at: z.number().int().min(0),
+  })
+  .strict();
+export type ConfigRolledBack = z.infer<typeof ConfigRolledBackSchema>;
+
+const envelope = {
+  specversion: z.literal("1.0"),
+  id: z.string().min(1),
+  source: z.string().min(1),
+  subject: z.string().min(1).describe("cluster name; also the Kafka partition key"),
+  time: z.iso.datetime(),
+  datacontenttype: z.literal("application/json"),
+};
+export const ConfigConvergedEventSchema = z
+  .object({ ...envelope, type: z.literal(CONFIG_CONVERGED_EVENT_TYPE), data: ConfigConvergedSchema })
+  .strict();
+export type ConfigConvergedEvent = z.infer<typeof ConfigConvergedEventSchema>;
+export const ConfigRolledBackEventSchema = z
+  .object({ ...envelope, type: z.literal(CONFIG_ROLLED_BACK_EVENT_TYPE), data: ConfigRolledBackSchema })
+  .strict();
+export type ConfigRolledBackEvent = z.infer<typeof ConfigRolledBackEventSchema>;
+
+/** Every event on the decision topic. */
+export const MeshtuneEventSchema = z.discriminatedUnion("type", [
+  DecisionEventSchema,
+  ConfigConvergedEventSchema,
+  ConfigRolledBackEventSchema,
+]);
+export type MeshtuneEvent = z.infer<typeof MeshtuneEventSchema>;
