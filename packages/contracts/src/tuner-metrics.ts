@@ -81,4 +81,73 @@ export const TUNER_METRICS = {
     help: "Export requests being handled",
     labels: [],
   },
+  // --- actuator (issue #11) ------------------------------------------------------------------
+  actuatorVersions: {
+    name: "meshtune_actuator_versions_published_total",
+    type: "counter",
+    help: "Snapshot versions published, by cluster and cause (decisions, rollback)",
+    labels: ["cluster", "cause"],
+  },
+  actuatorDecisions: {
+    name: "meshtune_actuator_decisions_total",
+    type: "counter",
+    help: "Decisions read from the engine's stream, by cluster and outcome (applied, unchanged, dry_run, blocked, unsupported)",
+    labels: ["cluster", "outcome"],
+  },
+  actuatorAcks: {
+    name: "meshtune_actuator_acks_total",
+    type: "counter",
+    help: "Proxy answers to snapshot versions, by cluster and status (ACK, NACK)",
+    labels: ["cluster", "status"],
+  },
+  actuatorConvergence: {
+    name: "meshtune_actuator_convergence_seconds",
+    type: "histogram",
+    unit: "seconds",
+    help: "Time from publishing a version until every known proxy ACKed it",
+    labels: ["cluster"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  actuatorConverged: {
+    name: "meshtune_actuator_version_converged",
+    type: "gauge",
+    help: "1 when the cluster's current version is ACKed by every known proxy, else 0",
+    labels: ["cluster"],
+  },
+  actuatorCurrentVersion: {
+    name: "meshtune_actuator_current_version",
+    type: "gauge",
+    help: "The cluster's current snapshot version",
+    labels: ["cluster"],
+  },
+  actuatorRollbacks: {
+    name: "meshtune_actuator_rollbacks_total",
+    type: "counter",
+    help: "Rollbacks to the previous version because NACKs passed the threshold",
+    labels: ["cluster"],
+  },
+  actuatorOutboxDepth: {
+    name: "meshtune_actuator_outbox_depth",
+    type: "gauge",
+    help: "Events waiting in the cluster's Redis outbox for Kafka",
+    labels: ["cluster"],
+  },
+  actuatorKafkaErrors: {
+    name: "meshtune_actuator_kafka_publish_errors_total",
+    type: "counter",
+    help: "Failed Kafka publishes of outbox events (they stay in the outbox and are retried)",
+    labels: [],
+  },
+  actuatorEventsPublished: {
+    name: "meshtune_actuator_events_published_total",
+    type: "counter",
+    help: "Events delivered to Kafka, by CloudEvent type",
+    labels: ["type"],
+  },
+  actuatorRedisErrors: {
+    name: "meshtune_actuator_redis_errors_total",
+    type: "counter",
+    help: "Redis commands that failed, by operation",
+    labels: ["op"],
+  },
 } as const satisfies Record<string, MetricDef>;
