@@ -21,6 +21,7 @@ import type { Ctx, Scenario, ScenarioResult } from "./lib/run.js";
 import { type Results, renderMarkdown, renderText } from "./report.js";
 import { blackhole } from "./scenarios/blackhole.js";
 import { coldstart } from "./scenarios/coldstart.js";
+import { fleet } from "./scenarios/fleet.js";
 import { overhead } from "./scenarios/overhead.js";
 import { peak } from "./scenarios/peak.js";
 import { slow } from "./scenarios/slow.js";
@@ -29,7 +30,7 @@ import { HAPROXY_BIN } from "./systems/haproxy.js";
 import { REPO_ROOT } from "./systems/meshtune.js";
 import { NGINX_BIN } from "./systems/nginx.js";
 
-const SCENARIOS: Scenario[] = [overhead, peak, blackhole, slow, step, coldstart];
+const SCENARIOS: Scenario[] = [overhead, peak, blackhole, slow, step, coldstart, fleet];
 
 const USAGE = `Usage: ./dev bench [--quick] [--scenario NAME]...
 

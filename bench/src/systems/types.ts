@@ -51,6 +51,8 @@ export interface ProxyInstance {
   label: string;
   /** Listener on 127.0.0.1; undefined for direct. */
   port: number | undefined;
+  /** A fleet of instances (scenario fleet): every listener. */
+  ports?: number[];
   /** Root pid of the proxy's process tree (CPU is summed over it). */
   pid: number | undefined;
   /** ms from spawn until the system reported ready. */

@@ -10,6 +10,12 @@ export const PROXY_ERRORS = {
   pending_timeout: 503,
   connect_failed: 503,
   draining: 503,
+  /** Admission control refused the request: the proxy is saturated (event-loop lag, in-flight bound). */
+  overloaded: 503,
+  /** Request header block larger than proxy.maxHeaderBytes. */
+  headers_too_large: 431,
+  /** CONNECT tunnels are not offered: the proxy forwards HTTP requests only. */
+  method_not_allowed: 405,
   /** The client closed the connection before a response; nothing is sent (nginx logs 499). */
   client_closed: 499,
   upstream_timeout: 504,

@@ -94,11 +94,17 @@ export class Forwarder {
   /** Requests in flight through the listener (drain waits for 0). */
   inFlight = 0;
   #activeRetries = 0;
+  #overloaded: () => boolean = () => false;
 
   constructor(router: Router, clusters: ReadonlyMap<string, ClusterRuntime>, hooks: ForwardHooks = {}) {
     this.#router = router;
     this.#clusters = clusters;
     this.#hooks = hooks;
+  }
+
+  /** Admission control's verdict: while the proxy is saturated, no retries (issue #15). */
+  setOverloaded(fn: () => boolean): void {
+    this.#overloaded = fn;
   }
 
   setRoutes(router: Router, clusters: ReadonlyMap<string, ClusterRuntime>): void {
@@ -189,6 +195,7 @@ export class Forwarder {
             retryPolicy.retryOn.includes(out.retryOn as (typeof retryPolicy.retryOn)[number]) &&
             !res.headersSent &&
             !ac.signal.aborted &&
+            !this.#overloaded() &&
             this.#retryBudgetAllows(retryPolicy.budgetPercent, retryPolicy.minRetryConcurrency);
           if (!retryAllowed) return fail(out.cause, out.detail);
           if (!retrying) {
@@ -281,7 +288,9 @@ export class Forwarder {
           kind: "failed",
           cause,
           detail: acquired.detail,
-          retryable: cause === "connect_failed" || cause === "draining" || cause === "pending_timeout",
+          // A pending timeout or an overflow means the pool is saturated: retrying elsewhere
+          // would pile more work onto a proxy that is already behind (issue #15).
+          retryable: cause === "connect_failed" || cause === "draining",
           retryOn: "connect-failure",
         };
       }

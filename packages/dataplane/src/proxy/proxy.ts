@@ -19,7 +19,8 @@ import { type ClusterEvent, ClusterRuntime } from "../cluster.js";
 import type { Resolver } from "../discovery/discovery.js";
 import { hostKey } from "../host.js";
 import { type AdminExtras, createAdminHandler } from "./admin.js";
-import { ERROR_HEADER } from "./errors.js";
+import { AdmissionControl } from "./admission.js";
+import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
 import { Forwarder, type ForwardHooks } from "./forward.js";
 import { Router } from "./router.js";
 
@@ -52,6 +53,7 @@ export class EgressProxy {
   #ready = false;
   #started = false;
   #shuttingDown = false;
+  #admission: AdmissionControl | undefined;
   readonly id: string;
 
   constructor(deps: ProxyDeps = {}, id = `proxy-${process.pid}`) {
@@ -76,6 +78,10 @@ export class EgressProxy {
   }
   get inFlight(): number {
     return this.#forwarder?.inFlight ?? 0;
+  }
+  /** Admission control (undefined before start()). */
+  get admission(): AdmissionControl | undefined {
+    return this.#admission;
   }
 
   #log(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
@@ -145,6 +151,7 @@ export class EgressProxy {
     const router = new Router(cfg.routes, [...this.clusters.keys()]);
     if (this.#forwarder) this.#forwarder.setRoutes(router, this.clusters);
     else this.#forwarder = new Forwarder(router, this.clusters, this.#deps.hooks);
+    this.#admission?.update(cfg.proxy.admission);
     this.#applied = { version, source, appliedAt: new Date().toISOString(), config: cfg };
     if (this.#started) {
       for (const rt of added) {
@@ -210,8 +217,20 @@ export class EgressProxy {
     if (!cfg || !this.#forwarder) throw new Error("applyConfig must succeed before start()");
     this.#started = true;
     const fwd = this.#forwarder;
+    const admission = new AdmissionControl(
+      cfg.proxy.admission,
+      this.#deps.clock,
+      this.#deps.random,
+      () => fwd.inFlight,
+    );
+    this.#admission = admission;
+    admission.start();
+    // Retries are never piled onto a saturated proxy (issue #15).
+    fwd.setOverloaded(() => admission.overloaded);
     this.#listener = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
       if (this.#shuttingDown) res.setHeader("connection", "close");
+      const verdict = admission.admit();
+      if (!verdict.ok) return refuse(res, "overloaded", verdict.detail);
       fwd.handle(req, res);
     });
     // Malformed requests never reach the handler: node's parser rejects them; answer 400.
@@ -252,6 +271,7 @@ export class EgressProxy {
     if (this.#shuttingDown) return { inFlightAtDeadline: 0 };
     this.#shuttingDown = true;
     const timeoutMs = this.#applied?.config.proxy.drainTimeoutMs ?? 10_000;
+    this.#admission?.close();
     const started = Date.now();
     const listenerClosed = this.#listener ? closeServer(this.#listener) : Promise.resolve();
     this.#listener?.closeIdleConnections();
@@ -271,6 +291,7 @@ export class EgressProxy {
   /** Hard stop for tests: closes everything without waiting. */
   async close(): Promise<void> {
     this.#shuttingDown = true;
+    this.#admission?.close();
     for (const rt of this.clusters.values()) rt.close();
     for (const s of [this.#listener, this.#admin]) {
       if (s) {
@@ -283,6 +304,17 @@ export class EgressProxy {
   findHost(cluster: string, address: string, port: number) {
     return this.clusters.get(cluster)?.hosts.get(hostKey(address, port));
   }
+}
+
+/** A proxy-generated error answered before the request reaches the forwarder. */
+function refuse(res: http.ServerResponse, cause: ProxyErrorCause, detail: string): void {
+  const body = `${cause}: ${detail}\n`;
+  res.writeHead(PROXY_ERRORS[cause], {
+    [ERROR_HEADER]: cause,
+    "content-type": "text/plain",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(body);
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<void> {
