@@ -15,7 +15,11 @@ import { type FlagWriter, flagWriter, type Host, HostSet } from "./host.js";
 import { createLoadBalancer } from "./lb/index.js";
 import type { HostScore, LoadBalancer } from "./lb/types.js";
 import { OutlierDetector, type OutlierEvent } from "./outlier/detector.js";
-import { ConnectionPool, type PoolEvent } from "./pool/pool.js";
+import { ConnectGate, clusterTlsContext } from "./pool/connect.js";
+import { ConnectionPool, type PoolEvent, type PoolSettings } from "./pool/pool.js";
+
+/** Concurrent TLS handshakes per cluster (across its endpoints). */
+export const MAX_CLUSTER_HANDSHAKES = 8;
 
 export type ClusterEvent =
   | { type: "pool"; cluster: string; host: Host; event: PoolEvent }
@@ -65,6 +69,9 @@ export class ClusterRuntime {
   readonly #unsubscribe: () => void;
   readonly #draining = new Set<Promise<unknown>>();
   #ca: string | undefined;
+  /** One TLS context per cluster and applied config (the CA parsed once), one handshake gate. */
+  #tlsContext: PoolSettings["tlsContext"];
+  readonly #gate = new ConnectGate(MAX_CLUSTER_HANDSHAKES);
   readonly #hcFlag: FlagWriter;
   readonly #warmRetry = new Map<Host, { timer: TimerHandle; attempt: number }>();
   readonly #latency = new Map<Host, PeakEwma>();
@@ -79,6 +86,7 @@ export class ClusterRuntime {
     this.#cfg = cfg;
     this.#deps = deps;
     this.#ca = this.#readCa(cfg);
+    this.#tlsContext = cfg.tls.enabled ? clusterTlsContext(this.#ca) : undefined;
     const now = () => deps.clock.now();
     this.hosts = new HostSet(now);
     this.#warmupFlag = flagWriter("failed_warmup", now);
@@ -149,9 +157,16 @@ export class ClusterRuntime {
     return c.tls.caFile && this.#deps.readCa ? this.#deps.readCa(c.tls.caFile) : undefined;
   }
 
-  #poolSettings() {
+  #poolSettings(): PoolSettings {
     const c = this.#cfg;
-    return { pool: c.pool, tls: c.tls, healthCheck: c.healthCheck, ca: this.#ca };
+    return {
+      pool: c.pool,
+      tls: c.tls,
+      healthCheck: c.healthCheck,
+      ca: this.#ca,
+      tlsContext: this.#tlsContext,
+      connectGate: this.#gate,
+    };
   }
 
   #onHostAdded(host: Host): void {
@@ -408,6 +423,7 @@ export class ClusterRuntime {
     const ca = this.#readCa(cfg);
     this.#cfg = cfg;
     this.#ca = ca;
+    this.#tlsContext = cfg.tls.enabled ? clusterTlsContext(ca) : undefined;
     if (JSON.stringify(prev.lb) !== JSON.stringify(cfg.lb)) {
       this.#lb.close();
       this.#lb = this.#makeLb();

@@ -6,7 +6,7 @@
 import { ClusterSchema } from "@meshtune/contracts";
 import { FakeClock, type Simulator } from "@meshtune/testkit";
 import { afterEach, describe, expect, it } from "vitest";
-import { ConnectionPool, Host } from "../src/index.js";
+import { ConnectionPool, Host, MAX_CONNECTING } from "../src/index.js";
 import { eventually, sim } from "./helpers.js";
 
 const cleanup: (() => unknown)[] = [];
@@ -88,5 +88,60 @@ describe("connection pool", () => {
     clock.advance(500);
     expect(await queued).toMatchObject({ ok: false, reason: "pending_timeout" });
     if (held.ok) p.release(held.conn);
+  });
+});
+
+describe("pool accounting (O(1) counters, one timer per queue, connect cap)", () => {
+  it("keeps idle/active/pending exact through acquire, release, cancel and close", async () => {
+    const { p } = await setup({ minWarm: 2, maxConnections: 2, refillThreshold: 0, pendingTimeoutMs: 60_000 });
+    await p.warm(2, { healthCheck: false });
+    expect([p.idle, p.active, p.pending]).toEqual([2, 0, 0]);
+    const a = await p.acquire();
+    const b = await p.acquire();
+    expect([p.idle, p.active]).toEqual([0, 2]);
+    const served: string[] = [];
+    const w1 = { enqueuedAt: 0, queued: false, onAcquire: () => served.push("w1") };
+    const w2 = { enqueuedAt: 0, queued: false, onAcquire: () => served.push("w2") };
+    expect(p.acquireFor(w1)).toBeUndefined();
+    expect(p.acquireFor(w2)).toBeUndefined();
+    expect(p.pending).toBe(2);
+    expect(p.cancel(w1)).toBe(true);
+    expect(p.cancel(w1)).toBe(false);
+    expect(p.pending).toBe(1);
+    if (a.ok) p.release(a.conn);
+    // The cancelled waiter is skipped; w2 gets the released connection.
+    expect(served).toEqual(["w2"]);
+    expect([p.idle, p.active, p.pending]).toEqual([0, 2, 0]);
+    if (b.ok) b.conn.retire();
+    await eventually(() => p.active === 1 && p.idle === 0);
+  });
+
+  it("expires queued requests with one timer per pool, oldest first", async () => {
+    const { p, clock } = await setup({ minWarm: 1, maxConnections: 1, maxPendingRequests: 10, pendingTimeoutMs: 500 });
+    await p.warm(1, { healthCheck: false });
+    const held = await p.acquire();
+    const first = p.acquire();
+    clock.advance(200);
+    const second = p.acquire();
+    expect(p.pending).toBe(2);
+    clock.advance(300);
+    expect(await first).toMatchObject({ ok: false, reason: "pending_timeout" });
+    expect(p.pending).toBe(1);
+    clock.advance(200);
+    expect(await second).toMatchObject({ ok: false, reason: "pending_timeout" });
+    expect(p.pending).toBe(0);
+    if (held.ok) p.release(held.conn);
+  });
+
+  it("opens at most MAX_CONNECTING connections at once for a burst of waiters", async () => {
+    const { s, p } = await setup({ minWarm: 0, maxConnections: 64, refillThreshold: 0 });
+    const burst = Array.from({ length: 20 }, () => p.acquire());
+    expect(p.connecting).toBeLessThanOrEqual(MAX_CONNECTING);
+    const got = await Promise.all(burst);
+    expect(got.every((g) => g.ok)).toBe(true);
+    // Each waiter was served, by at most one connection each, never more than it asked for.
+    expect(s.endpoints[0]!.stats().connectionsAccepted).toBeLessThanOrEqual(20);
+    for (const g of got) if (g.ok) p.release(g.conn);
+    expect(p.idle).toBe(p.total);
   });
 });

@@ -6,6 +6,50 @@
  */
 import net from "node:net";
 import tls from "node:tls";
+import { type Clock, systemClock } from "../clock.js";
+
+/**
+ * A bound on concurrent TLS handshakes for one cluster: a saturated proxy that starts many
+ * handshakes at once makes every one of them slow (and each a CPU burst). Plain TCP connects
+ * are cheap and pass through. FIFO; a connect's timeout starts when it gets its slot.
+ */
+export class ConnectGate {
+  readonly max: number;
+  #active = 0;
+  readonly #queue: (() => void)[] = [];
+
+  constructor(max: number) {
+    this.max = Math.max(1, max);
+  }
+  get active(): number {
+    return this.#active;
+  }
+  get queued(): number {
+    return this.#queue.length;
+  }
+  /** Runs `start` now or when a slot frees; `start` gets the release function. */
+  enter(start: (release: () => void) => void): void {
+    if (this.#active < this.max) {
+      this.#active++;
+      start(this.#releaser());
+    } else this.#queue.push(() => start(this.#releaser()));
+  }
+  #releaser(): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#active--;
+    };
+  }
+}
+
+/** One secure context per cluster: the CA bundle is parsed once, not on every handshake. */
+export function clusterTlsContext(ca: string | Buffer | undefined): tls.SecureContext {
+  return tls.createSecureContext(ca ? { ca } : {});
+}
 
 export type ConnectFailureCause = "refused" | "timeout" | "tls" | "reset" | "other";
 
@@ -26,6 +70,12 @@ export interface ConnectTarget {
     onSession?: (session: Buffer) => void;
   };
   timeoutMs: number;
+  /** Time source for the connect time and timeout (default: the system clock). */
+  clock?: Clock;
+  /** Shared per-cluster TLS context (CA parsed once). */
+  secureContext?: tls.SecureContext;
+  /** Bound on concurrent TLS handshakes per cluster. */
+  gate?: ConnectGate;
 }
 
 export function classifyError(err: NodeJS.ErrnoException, duringTls: boolean): ConnectFailureCause {
@@ -49,17 +99,26 @@ export function classifyError(err: NodeJS.ErrnoException, duringTls: boolean): C
 }
 
 export function openConnection(target: ConnectTarget): Promise<ConnectResult> {
-  const started = performance.now();
+  if (target.tls && target.gate) {
+    const gate = target.gate;
+    return new Promise((resolve) => gate.enter((release) => void connectNow(target).then(resolve).finally(release)));
+  }
+  return connectNow(target);
+}
+
+function connectNow(target: ConnectTarget): Promise<ConnectResult> {
+  const clock = target.clock ?? systemClock;
+  const started = clock.now();
   return new Promise((resolve) => {
     let settled = false;
     let tcpUp = false;
-    let socket: net.Socket;
+    let socket: net.Socket | undefined;
     const finish = (r: ConnectResult) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      socket.removeListener("error", onError);
-      if (!r.ok) socket.destroy();
+      timer.cancel();
+      socket?.removeListener("error", onError);
+      if (!r.ok) socket?.destroy();
       resolve(r);
     };
     const onError = (err: NodeJS.ErrnoException) =>
@@ -67,15 +126,15 @@ export function openConnection(target: ConnectTarget): Promise<ConnectResult> {
         ok: false,
         cause: classifyError(err, target.tls !== undefined && tcpUp),
         message: err.message,
-        connectMs: performance.now() - started,
+        connectMs: clock.now() - started,
       });
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () =>
         finish({
           ok: false,
           cause: "timeout",
           message: `connect timeout after ${target.timeoutMs} ms${tcpUp ? " (TLS handshake)" : ""}`,
-          connectMs: performance.now() - started,
+          connectMs: clock.now() - started,
         }),
       target.timeoutMs,
     );
@@ -85,12 +144,15 @@ export function openConnection(target: ConnectTarget): Promise<ConnectResult> {
         host: target.address,
         port: target.port,
         servername: t.servername && !net.isIP(t.servername) ? t.servername : undefined,
-        ca: t.ca,
+        ca: target.secureContext ? undefined : t.ca,
         rejectUnauthorized: t.rejectUnauthorized,
+        secureContext: target.secureContext,
         ALPNProtocols: [...t.alpn],
         session: t.session,
       });
       socket = ts;
+      ts.setNoDelay(true);
+      ts.on("error", onError);
       ts.once("connect", () => {
         tcpUp = true;
       });
@@ -99,19 +161,20 @@ export function openConnection(target: ConnectTarget): Promise<ConnectResult> {
         finish({
           ok: true,
           socket: ts,
-          connectMs: performance.now() - started,
+          connectMs: clock.now() - started,
           protocol: ts.alpnProtocol === "h2" ? "h2" : "h1",
           tlsResumed: ts.isSessionReused(),
         }),
       );
     } else {
-      socket = net.connect({ host: target.address, port: target.port });
-      socket.once("connect", () => {
+      const s = net.connect({ host: target.address, port: target.port });
+      socket = s;
+      s.setNoDelay(true);
+      s.on("error", onError);
+      s.once("connect", () => {
         tcpUp = true;
-        finish({ ok: true, socket, connectMs: performance.now() - started, protocol: "h1", tlsResumed: false });
+        finish({ ok: true, socket: s, connectMs: clock.now() - started, protocol: "h1", tlsResumed: false });
       });
     }
-    socket.setNoDelay(true);
-    socket.on("error", onError);
   });
 }

@@ -32,6 +32,9 @@ export class PooledConnection {
   retiring = false;
   /** True when the pool (not the peer) closed the connection. */
   closedByPool = false;
+  /** Pool bookkeeping (pool.ts): on the idle stack; counted in the idle total. */
+  stacked = false;
+  countedIdle = false;
   readonly #socket: Socket;
   /** Capacity: 1 for HTTP/1.1 (no pipelining, head-of-line blocking), maxStreams for h2. */
   readonly capacity: number;
@@ -109,6 +112,16 @@ export class PooledConnection {
     // undici's Request (lib/core/request.js) but missing from its RequestOptions type.
     const pinned: Dispatcher.RequestOptions & { servername: string } = { ...opts, servername: this.#servername };
     return this.client.request(pinned);
+  }
+
+  /**
+   * The hot path: undici's dispatch() with a handler object (raw headers, back-pressure,
+   * abort) and no promise, body stream or header object per request (issue #15).
+   */
+  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    this.requests++;
+    if (this.#servername !== undefined) (opts as { servername?: string }).servername = this.#servername;
+    return this.client.dispatch(opts, handler);
   }
 
   /** Immediate close decided by the pool (drain deadline, failed check, trimming). */

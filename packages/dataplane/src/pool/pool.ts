@@ -2,19 +2,27 @@
  * Per-endpoint connection pool with a warm floor, asynchronous refill, circuit breakers,
  * health checks on pooled connections, and graceful drain (DESIGN.md section 2).
  *
- * Totals (idle/active/connecting/pending) are getters over the connection list, never
- * counters kept in sync by hand (undici style), so /clusters and the LB score cannot drift.
+ * O(1) request path (issue #15; the LB scores every candidate's pool on every pick): idle
+ * connections on a LIFO stack (the most recently used first, so older ones stay idle and the
+ * sweep trims them, and h2 connections fill before another is used), the idle total a counter
+ * written only by #markIdle/#markBusy, waiters in a WaiterQueue with one timer per pool.
+ * Opening counts connections already connecting and the requests waiting for them, and at
+ * most MAX_CONNECTING connects per endpoint run at once (a burst of TLS handshakes on a
+ * saturated proxy makes every one of them slower).
  */
 import type { HealthCheckConfig, PoolConfig, TlsConfig } from "@meshtune/contracts";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Host, PoolView } from "../host.js";
-import { type ConnectFailureCause, openConnection } from "./connect.js";
+import { type ConnectFailureCause, type ConnectGate, type ConnectTarget, openConnection } from "./connect.js";
 import { PooledConnection } from "./connection.js";
+import { type PoolWaiter, WaiterQueue } from "./waiters.js";
 
 /** A connection the peer closes within this long of opening counts as churn. */
 const EARLY_CLOSE_MS = 1_000;
 const REFILL_BACKOFF_MS = 100;
 const MAX_REFILL_BACKOFF_MS = 10_000;
+/** Concurrent connects per endpoint (demand, refill, scale-up; warm-up plans its own). */
+export const MAX_CONNECTING = 4;
 
 export type ConnectPurpose = "warmup" | "refill" | "demand" | "health" | "scale";
 
@@ -40,12 +48,14 @@ export interface PoolSettings {
   ca?: string | Buffer;
   /** h2 streams per connection. */
   maxStreams?: number;
+  /** One TLS context per cluster (CA parsed once), and its bound on concurrent handshakes. */
+  tlsContext?: ConnectTarget["secureContext"];
+  connectGate?: ConnectGate;
 }
 
-interface Waiter {
-  resolve: (r: AcquireResult) => void;
-  enqueuedAt: number;
-  timer: TimerHandle;
+/** A request waiting for a connection; the forwarder's attempt object implements it (no closure per wait). */
+export interface AcquireWaiter extends PoolWaiter {
+  onAcquire(r: AcquireResult): void;
 }
 
 export class ConnectionPool implements PoolView {
@@ -54,9 +64,13 @@ export class ConnectionPool implements PoolView {
   readonly #clock: Clock;
   readonly #onEvent: (ev: PoolEvent) => void;
   readonly #conns = new Set<PooledConnection>();
+  /** Connections with spare capacity, most recently used on top (stale entries skipped lazily). */
+  readonly #stack: PooledConnection[] = [];
+  /** Connections with no request in flight; written only by #markIdle / #markBusy. */
+  #idle = 0;
   /** Connections being opened (TCP/TLS, and for warm-up the on-connection health check). */
   #connecting = 0;
-  readonly #waiters: Waiter[] = [];
+  readonly #waiters: WaiterQueue<AcquireWaiter>;
   #tlsSession: Buffer | undefined;
   #draining = false;
   #closed = false;
@@ -75,25 +89,31 @@ export class ConnectionPool implements PoolView {
     this.#clock = clock;
     this.#onEvent = onEvent;
     this.#warmTarget = settings.pool.minWarm;
+    this.#waiters = new WaiterQueue<AcquireWaiter>(
+      clock,
+      () => this.#settings.pool.pendingTimeoutMs,
+      (w) =>
+        w.onAcquire({
+          ok: false,
+          reason: "pending_timeout",
+          detail: `no connection within ${this.#settings.pool.pendingTimeoutMs} ms`,
+        }),
+    );
     this.#scheduleSweep();
   }
 
-  // ---- PoolView (computed, never stored) ----
+  // ---- PoolView (O(1): one counter, the rest derived) ----
   get idle(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.inFlight === 0) n++;
-    return n;
+    return this.#idle;
   }
   get active(): number {
-    let n = 0;
-    for (const c of this.#conns) if (c.inFlight > 0) n++;
-    return n;
+    return this.#conns.size - this.#idle;
   }
   get connecting(): number {
     return this.#connecting;
   }
   get pending(): number {
-    return this.#waiters.length;
+    return this.#waiters.size;
   }
   get maxConnections(): number {
     return this.#settings.pool.maxConnections;
@@ -129,7 +149,11 @@ export class ConnectionPool implements PoolView {
 
   // ---- acquire / release ----
 
-  acquire(signal?: AbortSignal): Promise<AcquireResult> | AcquireResult {
+  /**
+   * Hot path: a connection at once, or undefined when `w` was queued (w.onAcquire is called
+   * later, exactly once, unless cancel(w) is called first).
+   */
+  acquireFor(w: AcquireWaiter): AcquireResult | undefined {
     if (this.#draining || this.#closed) return { ok: false, reason: "draining", detail: "endpoint is draining" };
     const conn = this.#pickIdle();
     if (conn) {
@@ -137,36 +161,37 @@ export class ConnectionPool implements PoolView {
       return { ok: true, conn, waitedMs: 0, reused: conn.requests > 0 };
     }
     const canOpen = this.total < this.maxConnections;
-    if (!canOpen && this.#waiters.length >= this.#settings.pool.maxPendingRequests) {
+    if (!canOpen && this.#waiters.size >= this.#settings.pool.maxPendingRequests) {
       this.#onEvent({ type: "overflow", kind: "pending" });
       return { ok: false, reason: "overflow", detail: "pending request queue is full (circuit breaker)" };
     }
-    // Open a connection for this request only when the ones already connecting cannot serve
-    // every waiter; otherwise just queue (connections opening count as future capacity).
-    if (canOpen && this.#connecting <= this.#waiters.length) this.#open("demand");
-    return new Promise<AcquireResult>((resolve) => {
-      const enqueuedAt = this.#clock.now();
-      const waiter: Waiter = {
-        resolve,
-        enqueuedAt,
-        timer: this.#clock.setTimeout(() => {
-          this.#removeWaiter(waiter);
-          resolve({
-            ok: false,
-            reason: "pending_timeout",
-            detail: `no connection within ${this.#settings.pool.pendingTimeoutMs} ms`,
-          });
-        }, this.#settings.pool.pendingTimeoutMs),
-      };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        "abort",
-        () => {
-          if (this.#removeWaiter(waiter)) resolve({ ok: false, reason: "aborted", detail: "client went away" });
-        },
-        { once: true },
-      );
+    this.#waiters.push(w);
+    this.#openForWaiters();
+    return undefined;
+  }
+
+  /** The waiter's client went away: it leaves the queue (false when it was already served). */
+  cancel(w: AcquireWaiter): boolean {
+    return this.#waiters.cancel(w);
+  }
+
+  /** Promise form (tests, tools): one small waiter object per call; aborting leaves the queue. */
+  acquire(signal?: AbortSignal): Promise<AcquireResult> | AcquireResult {
+    let resolve!: (r: AcquireResult) => void;
+    const promise = new Promise<AcquireResult>((r) => {
+      resolve = r;
     });
+    const w: AcquireWaiter = { enqueuedAt: 0, queued: false, onAcquire: (r) => resolve(r) };
+    const now = this.acquireFor(w);
+    if (now) return now;
+    signal?.addEventListener(
+      "abort",
+      () => {
+        if (this.cancel(w)) resolve({ ok: false, reason: "aborted", detail: "client went away" });
+      },
+      { once: true },
+    );
+    return promise;
   }
 
   release(conn: PooledConnection): void {
@@ -180,54 +205,83 @@ export class ConnectionPool implements PoolView {
       if (conn.inFlight === 0) void conn.closeGracefully();
       return;
     }
+    if (conn.inFlight === 0) this.#markIdle(conn);
+    if (!conn.stacked && conn.hasCapacity) {
+      conn.stacked = true;
+      this.#stack.push(conn);
+    }
     this.#serveWaiters();
   }
 
-  #pickIdle(): PooledConnection | undefined {
-    // Prefer the most recently used connection with capacity: keeps older ones idle so the
-    // idle sweep can trim them, and h2 connections fill before a new one is used.
-    let best: PooledConnection | undefined;
-    for (const c of this.#conns) {
-      if (!c.hasCapacity) continue;
-      if (!best || c.lastUsedAt > best.lastUsedAt) best = c;
+  #markIdle(c: PooledConnection): void {
+    if (!c.countedIdle && !c.closed) {
+      c.countedIdle = true;
+      this.#idle++;
     }
-    return best;
+  }
+
+  #markBusy(c: PooledConnection): void {
+    if (c.countedIdle) {
+      c.countedIdle = false;
+      this.#idle--;
+    }
+  }
+
+  #pickIdle(): PooledConnection | undefined {
+    const st = this.#stack;
+    while (st.length > 0) {
+      const c = st[st.length - 1]!;
+      if (c.hasCapacity) return c;
+      st.pop();
+      c.stacked = false;
+    }
+    return undefined;
   }
 
   #checkout(conn: PooledConnection): void {
     conn.inFlight++;
+    this.#markBusy(conn);
+    if (conn.inFlight >= conn.capacity && conn.stacked && this.#stack[this.#stack.length - 1] === conn) {
+      this.#stack.pop();
+      conn.stacked = false;
+    }
     conn.lastUsedAt = this.#clock.now();
     if (conn.requests > 0) this.reusedCount++;
     else this.newCount++;
     // Runtime refill (seed step 4): when idle connections fall below the threshold, open
-    // more asynchronously while this request is served.
-    if (this.idle < this.#settings.pool.refillThreshold) this.#open("refill", true);
+    // more asynchronously while this request is served; connections already opening count.
+    if (this.#idle + this.#connecting < this.#settings.pool.refillThreshold) this.#open("refill", true);
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
+    while (this.#waiters.size > 0) {
       const conn = this.#pickIdle();
       if (!conn) return;
-      const w = this.#waiters.shift()!;
-      w.timer.cancel();
+      const w = this.#waiters.shift();
+      if (!w) return;
       this.#checkout(conn);
-      w.resolve({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > 0 });
+      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > 0 });
     }
   }
 
-  #removeWaiter(w: Waiter): boolean {
-    const i = this.#waiters.indexOf(w);
-    if (i < 0) return false;
-    this.#waiters.splice(i, 1);
-    w.timer.cancel();
-    return true;
+  /** Open connections for waiters not covered by connections already opening. */
+  #openForWaiters(): void {
+    while (
+      this.#connecting < this.#waiters.size &&
+      this.#connecting < MAX_CONNECTING &&
+      this.total < this.maxConnections &&
+      !this.#draining &&
+      !this.#closed
+    ) {
+      this.#open("demand");
+    }
   }
 
   #failWaiters(count: number, detail: string): void {
-    for (let i = 0; i < count && this.#waiters.length > 0; i++) {
-      const w = this.#waiters.shift()!;
-      w.timer.cancel();
-      w.resolve({ ok: false, reason: "connect_failed", detail });
+    for (let i = 0; i < count; i++) {
+      const w = this.#waiters.shift();
+      if (!w) return;
+      w.onAcquire({ ok: false, reason: "connect_failed", detail });
     }
   }
 
@@ -247,6 +301,9 @@ export class ConnectionPool implements PoolView {
       address: this.host.address,
       port: this.host.port,
       timeoutMs: s.pool.connectTimeoutMs,
+      clock: this.#clock,
+      secureContext: s.tlsContext,
+      gate: s.connectGate,
       tls: s.tls.enabled
         ? {
             servername,
@@ -284,11 +341,14 @@ export class ConnectionPool implements PoolView {
   }
 
   #admit(conn: PooledConnection): void {
-    if (this.#closed || (this.#draining && this.#waiters.length === 0)) {
+    if (this.#closed || (this.#draining && this.#waiters.size === 0)) {
       conn.retire();
       return;
     }
     this.#conns.add(conn);
+    this.#markIdle(conn);
+    conn.stacked = true;
+    this.#stack.push(conn);
     this.#serveWaiters();
   }
 
@@ -296,12 +356,16 @@ export class ConnectionPool implements PoolView {
   #open(purpose: ConnectPurpose, onlyIfRoom = false): void {
     if (this.#draining || this.#closed) return;
     if (onlyIfRoom && this.total >= this.maxConnections) return;
+    if (this.#connecting >= MAX_CONNECTING) return;
     this.#connecting++;
     void this.#connect(purpose).then((res) => {
       this.#connecting--;
       if (res instanceof PooledConnection) this.#admit(res);
-      else if (this.#conns.size === 0 && this.#connecting === 0) this.#failWaiters(this.#waiters.length, res.message);
+      else if (this.#conns.size === 0 && this.#connecting === 0) this.#failWaiters(this.#waiters.size, res.message);
       else this.#failWaiters(1, res.message);
+      // Capped above: carry on with whatever is still wanted.
+      this.#openForWaiters();
+      if (purpose === "scale" || purpose === "refill") this.#fillToTarget(purpose);
     });
   }
 
@@ -312,6 +376,7 @@ export class ConnectionPool implements PoolView {
    */
   #onConnectionClosed(c: PooledConnection): void {
     this.#conns.delete(c);
+    this.#markBusy(c);
     if (this.#draining || this.#closed) return;
     const lived = this.#clock.now() - c.createdAt;
     if (!c.closedByPool && lived < EARLY_CLOSE_MS) {
@@ -334,7 +399,7 @@ export class ConnectionPool implements PoolView {
     // connections would only be refilled as fast as they fail. Warm-up re-warms it on recovery.
     if (!this.host.available) return;
     const want = Math.min(this.#warmTarget, this.maxConnections) - this.total;
-    for (let i = 0; i < want; i++) this.#open(purpose);
+    for (let i = 0; i < want && this.#connecting < MAX_CONNECTING; i++) this.#open(purpose);
   }
 
   // ---- warm-up and health ----
@@ -390,6 +455,11 @@ export class ConnectionPool implements PoolView {
     let conn = this.#draining ? undefined : this.#pickIdle();
     if (conn) {
       conn.inFlight++;
+      this.#markBusy(conn);
+      if (!conn.hasCapacity && this.#stack[this.#stack.length - 1] === conn) {
+        this.#stack.pop();
+        conn.stacked = false;
+      }
       try {
         return await this.#healthOn(conn);
       } finally {
@@ -417,7 +487,7 @@ export class ConnectionPool implements PoolView {
 
   async #healthOn(conn: PooledConnection): Promise<HealthResult> {
     const hc = this.#settings.healthCheck;
-    const started = performance.now();
+    const started = this.#clock.now();
     const ac = new AbortController();
     const timer = this.#clock.setTimeout(() => ac.abort(), hc.timeoutMs);
     let result: HealthResult;
@@ -437,14 +507,14 @@ export class ConnectionPool implements PoolView {
         ok,
         status: res.statusCode,
         detail: ok ? `status ${res.statusCode}` : `unexpected status ${res.statusCode}`,
-        latencyMs: performance.now() - started,
+        latencyMs: this.#clock.now() - started,
       };
     } catch (err) {
       const timedOut = ac.signal.aborted;
       result = {
         ok: false,
         detail: timedOut ? `timeout after ${hc.timeoutMs} ms` : `error: ${(err as Error).message}`,
-        latencyMs: performance.now() - started,
+        latencyMs: this.#clock.now() - started,
       };
       // A connection whose check hung or broke is not trusted for requests.
       conn.retire();
@@ -511,10 +581,7 @@ export class ConnectionPool implements PoolView {
     this.#closed = true;
     this.#sweepTimer?.cancel();
     this.#refillTimer?.cancel();
-    for (const w of this.#waiters.splice(0)) {
-      w.timer.cancel();
-      w.resolve({ ok: false, reason: "draining", detail: "pool closed" });
-    }
+    for (const w of this.#waiters.drain()) w.onAcquire({ ok: false, reason: "draining", detail: "pool closed" });
     for (const c of [...this.#conns]) c.retire();
   }
 
