@@ -31,7 +31,24 @@ export type {
   WorkerEvent,
 } from "./queue.js";
 export { createEvaluationQueue, createEvaluationWorker, evaluationJobId } from "./queue.js";
-export type { CreateRedisOptions, MessageHandler, PubSub, Redis, RedisPubSubOptions, Unsubscribe } from "./redis.js";
-export { createRedis, createRedisPubSub, pingRedis, redactUrl, redisRetryDelay } from "./redis.js";
+export type {
+  Cluster,
+  CreateRedisOptions,
+  MessageHandler,
+  PubSub,
+  Redis,
+  RedisPubSubOptions,
+  Unsubscribe,
+} from "./redis.js";
+export {
+  connectRedis,
+  createRedis,
+  createRedisCluster,
+  createRedisPubSub,
+  pingRedis,
+  redactUrl,
+  redisRetryDelay,
+} from "./redis.js";
 export type { Done, Failure, Result } from "./result.js";
 export { errorMessage } from "./result.js";
+export * from "./windows/index.js";

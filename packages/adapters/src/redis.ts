@@ -4,11 +4,11 @@
  * from `redisChannels(prefix)` in @meshtune/contracts.
  */
 import { redisChannels } from "@meshtune/contracts";
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { defaultLogger, type Logger } from "./log.js";
 import { errorMessage, type Result } from "./result.js";
 
-export type { Redis } from "ioredis";
+export type { Cluster, Redis } from "ioredis";
 
 export interface CreateRedisOptions {
   /** Shown in CLIENT LIST, which makes leaked connections easy to attribute. */
@@ -37,6 +37,46 @@ export function createRedis(url: string, opts: CreateRedisOptions = {}): Redis {
     ...(opts.name ? { connectionName: opts.name } : {}),
     ...opts.ioredis,
   });
+}
+
+/**
+ * A Redis Cluster client (ioredis Cluster) from seed nodes; it discovers the other nodes and
+ * routes each command by its key's slot. Every meshtune key carries a hash tag, so the
+ * multi-key commands and Lua scripts of one cluster land on one node.
+ */
+export function createRedisCluster(
+  nodes: readonly { host: string; port: number }[],
+  opts: CreateRedisOptions = {},
+): Cluster {
+  return new Cluster(
+    nodes.map((n) => ({ host: n.host, port: n.port })),
+    {
+      clusterRetryStrategy: redisRetryDelay,
+      redisOptions: {
+        connectTimeout: 5_000,
+        maxRetriesPerRequest: opts.forBullMQ ? null : 3,
+        ...(opts.name ? { connectionName: opts.name } : {}),
+        ...opts.ioredis,
+      },
+    },
+  );
+}
+
+/**
+ * A client from a URL: `redis://host:port` for one Redis, or `redis+cluster://h1:p1,h2:p2,...`
+ * for a Redis Cluster (seed nodes; the client finds the rest).
+ */
+export function connectRedis(url: string, opts: CreateRedisOptions = {}): Redis | Cluster {
+  const m = /^redis\+cluster:\/\/(.+)$/.exec(url);
+  if (!m) return createRedis(url, opts);
+  const nodes = m[1]!
+    .replace(/\/.*$/, "")
+    .split(",")
+    .map((hp) => {
+      const i = hp.lastIndexOf(":");
+      return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+    });
+  return createRedisCluster(nodes, opts);
 }
 
 /**

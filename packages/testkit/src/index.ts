@@ -10,6 +10,12 @@ export {
   runLoad,
 } from "./loadgen/run-load.js";
 export { type LoadStage, type RateSchedule, scheduleFromStages, stepRps } from "./loadgen/schedule.js";
+export {
+  type RedisClusterHandle,
+  type RedisClusterNode,
+  type StartRedisClusterOptions,
+  startRedisCluster,
+} from "./redis-cluster.js";
 export { formatTable, runSimCli, SIM_CLI_USAGE, type SimCliIo } from "./sim/cli.js";
 export { loadSimConfigFile } from "./sim/config-file.js";
 export { MAX_SAMPLED_LATENCY_MS, sampleLatencyMs } from "./sim/latency.js";

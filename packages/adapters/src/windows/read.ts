@@ -1,0 +1,210 @@
+/**
+ * The window reader the engine calls (issue #10): sums a cluster's 1-second buckets into the
+ * 10 s and 60 s views of `ClusterWindows` (packages/contracts/src/windows.ts), adds each
+ * proxy's latest gauges and the fast signals. One pipeline for the buckets, the proxies set and
+ * the signals (all keys share the cluster's hash tag, so this works on Redis Cluster), then one
+ * for the gauges of the proxies that reported within the long view.
+ *
+ * View [at - N s, at): whole seconds, the buckets of seconds floor(at/1000) - N .. floor(at/1000) - 1.
+ */
+import {
+  type ClusterWindows,
+  type EndpointWindow,
+  type FastSignal,
+  FastSignalSchema,
+  redisKeys,
+  type StatusClassName,
+  WINDOW_VIEWS,
+  type WindowViewName,
+} from "@meshtune/contracts";
+import { errorMessage, type Result } from "../result.js";
+import { addGauges, emptyEndpoint, type GaugeSample } from "./endpoint.js";
+import { BUCKET_KIND, parseField, SIGNAL_STREAM_FIELD } from "./fields.js";
+import type { RedisLike } from "./write.js";
+
+export interface ReadWindowsOptions {
+  cluster: string;
+  /** End of the views (exclusive), Unix ms. */
+  at: number;
+  prefix?: string;
+}
+
+type Bucket = Record<string, string>;
+
+export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOptions): Promise<Result<ClusterWindows>> {
+  const keys = redisKeys(opts.prefix);
+  const longSec = WINDOW_VIEWS.long;
+  const endSec = Math.floor(opts.at / 1000);
+  const since = opts.at - longSec * 1000;
+  try {
+    const p = redis.pipeline();
+    for (let s = endSec - longSec; s < endSec; s++) p.hgetall(keys.windowBucket(opts.cluster, s));
+    p.zrangebyscore(keys.proxies(opts.cluster), since, opts.at);
+    // Stream ids are receive times; a signal seen shortly before the view may arrive inside it.
+    p.xrange(keys.signals(opts.cluster), String(Math.max(0, since - 60_000)), "+", "COUNT", 10_000);
+    const replies = await p.exec();
+    if (!replies) throw new Error("pipeline aborted");
+    const values = replies.map(([err, v]) => {
+      if (err) throw err;
+      return v;
+    });
+    const buckets = values.slice(0, longSec) as Bucket[];
+    const proxies = values[longSec] as string[];
+    const stream = values[longSec + 1] as [string, string[]][];
+
+    const g = redis.pipeline();
+    for (const proxy of proxies) g.hgetall(keys.gauges(opts.cluster, proxy));
+    const gaugeReplies = proxies.length > 0 ? ((await g.exec()) ?? []) : [];
+    const gauges = new Map<string, Bucket>();
+    gaugeReplies.forEach(([err, v], i) => {
+      if (!err) gauges.set(proxies[i]!, v as Bucket);
+    });
+
+    const views = {} as Record<WindowViewName, EndpointWindow[]>;
+    for (const name of Object.keys(WINDOW_VIEWS) as WindowViewName[]) {
+      const n = WINDOW_VIEWS[name];
+      views[name] = sumView(buckets.slice(longSec - n), gauges, opts.at - n * 1000, opts.at);
+    }
+    return {
+      ok: true,
+      value: {
+        cluster: opts.cluster,
+        at: opts.at,
+        proxiesReporting: proxies.length,
+        views,
+        rates: attemptRates(buckets),
+        signals: parseSignals(stream, since, opts.at),
+      },
+    };
+  } catch (err) {
+    return { ok: false, retryable: true, error: `read windows of ${opts.cluster}: ${errorMessage(err)}` };
+  }
+}
+
+function sumView(buckets: Bucket[], gauges: Map<string, Bucket>, from: number, to: number): EndpointWindow[] {
+  const eps = new Map<string, EndpointWindow>();
+  const reporting = new Map<string, Set<string>>();
+  const ep = (name: string) => {
+    let w = eps.get(name);
+    if (!w) {
+      w = emptyEndpoint(name);
+      eps.set(name, w);
+      reporting.set(name, new Set());
+    }
+    return w;
+  };
+  for (const bucket of buckets) {
+    for (const field in bucket) {
+      const f = parseField(field);
+      if (!f) continue;
+      const v = Number(bucket[field]);
+      if (!Number.isFinite(v)) continue;
+      const w = ep(f.endpoint);
+      addBucketField(w, f.kind, f.rest, v);
+      if (f.kind === BUCKET_KIND.failByProxy || f.kind === BUCKET_KIND.okByProxy)
+        reporting.get(f.endpoint)!.add(f.rest);
+    }
+  }
+  const samples = new Map<string, GaugeSample[]>();
+  for (const [proxy, fields] of gauges) {
+    for (const field in fields) {
+      const f = parseField(field);
+      const raw = fields[field]!;
+      const bar = raw.indexOf("|");
+      const time = Number(raw.slice(0, bar));
+      if (!f || bar < 0 || time < from || time >= to) continue;
+      ep(f.endpoint);
+      reporting.get(f.endpoint)!.add(proxy);
+      let list = samples.get(f.endpoint);
+      if (!list) {
+        list = [];
+        samples.set(f.endpoint, list);
+      }
+      list.push({ proxy, gauge: f.kind, value: Number(raw.slice(bar + 1)) });
+    }
+  }
+  for (const [name, w] of eps) {
+    addGauges(w, samples.get(name) ?? []);
+    w.proxiesReporting = reporting.get(name)!.size;
+  }
+  return [...eps.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+}
+
+function addBucketField(w: EndpointWindow, kind: string, rest: string, v: number): void {
+  switch (kind) {
+    case BUCKET_KIND.attempts: {
+      const c = rest as StatusClassName;
+      w.attempts[c] = (w.attempts[c] ?? 0) + v;
+      return;
+    }
+    case BUCKET_KIND.latency:
+    case BUCKET_KIND.poolWait:
+    case BUCKET_KIND.connectLatency: {
+      const h =
+        kind === BUCKET_KIND.latency ? w.latency : kind === BUCKET_KIND.poolWait ? w.poolWait : w.connectLatency;
+      if (rest === "n") h.count += v;
+      else if (rest === "sum") h.sum += v;
+      else if (rest.startsWith("b")) {
+        const i = Number(rest.slice(1));
+        if (Number.isInteger(i) && i >= 0 && i < h.counts.length) h.counts[i]! += v;
+      }
+      return;
+    }
+    case BUCKET_KIND.connectFailures:
+      w.connectFailures[rest] = (w.connectFailures[rest] ?? 0) + v;
+      return;
+    case BUCKET_KIND.warmup:
+      w.warmup[rest] = (w.warmup[rest] ?? 0) + v;
+      return;
+    case BUCKET_KIND.health:
+      w.health[rest] = (w.health[rest] ?? 0) + v;
+      return;
+    case BUCKET_KIND.ejections:
+      w.ejections[rest] = (w.ejections[rest] ?? 0) + v;
+      return;
+    case BUCKET_KIND.picks:
+      w.picks += v;
+      return;
+    case BUCKET_KIND.failByProxy:
+      w.failuresByProxy[rest] = (w.failuresByProxy[rest] ?? 0) + v;
+      return;
+    case BUCKET_KIND.okByProxy:
+      w.healthyByProxy[rest] = (w.healthyByProxy[rest] ?? 0) + v;
+      return;
+  }
+}
+
+/** Attempts per second per endpoint, oldest first, one entry per second of the long view. */
+function attemptRates(buckets: Bucket[]): Record<string, number[]> {
+  const rates: Record<string, number[]> = {};
+  buckets.forEach((bucket, i) => {
+    for (const field in bucket) {
+      const f = parseField(field);
+      if (!f || f.kind !== BUCKET_KIND.attempts) continue;
+      const v = Number(bucket[field]);
+      if (!Number.isFinite(v)) continue;
+      let r = rates[f.endpoint];
+      if (!r) {
+        r = new Array<number>(buckets.length).fill(0);
+        rates[f.endpoint] = r;
+      }
+      r[i]! += v;
+    }
+  });
+  return rates;
+}
+
+function parseSignals(stream: [string, string[]][], from: number, to: number): FastSignal[] {
+  const out: FastSignal[] = [];
+  for (const [, kv] of stream) {
+    const i = kv.indexOf(SIGNAL_STREAM_FIELD);
+    if (i < 0 || i % 2 !== 0) continue;
+    try {
+      const parsed = FastSignalSchema.safeParse(JSON.parse(kv[i + 1] ?? ""));
+      if (parsed.success && parsed.data.at >= from && parsed.data.at < to) out.push(parsed.data);
+    } catch {
+      // A malformed entry is skipped: one bad writer must not hide every other signal.
+    }
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
