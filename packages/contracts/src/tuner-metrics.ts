@@ -81,6 +81,71 @@ export const TUNER_METRICS = {
     help: "Export requests being handled",
     labels: [],
   },
+  // --- engine (issue #10); named by the dashboards and alert rules (issue #13) -------------
+  engineDecisions: {
+    name: "meshtune_engine_decisions_total",
+    type: "counter",
+    help: "Decisions made, by cluster, rule and kind (dry-run and guardrail-blocked decisions included)",
+    labels: ["cluster", "rule", "kind"],
+  },
+  engineGuardrailHits: {
+    name: "meshtune_engine_guardrail_hits_total",
+    type: "counter",
+    help: "Times a guardrail blocked or trimmed a decision, by cluster, guardrail name and action (blocked, trimmed)",
+    labels: ["cluster", "guardrail", "action"],
+  },
+  engineEvaluationDuration: {
+    name: "meshtune_engine_evaluation_duration_seconds",
+    type: "histogram",
+    unit: "seconds",
+    help: "Time to evaluate one cluster: windows read, rules run, decisions written",
+    labels: [],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  },
+  engineJobLag: {
+    name: "meshtune_engine_job_lag_seconds",
+    type: "histogram",
+    unit: "seconds",
+    help: "Queue lag: time from an evaluation job's enqueue to a worker starting it",
+    labels: [],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  },
+  engineRedisErrors: {
+    name: "meshtune_engine_redis_errors_total",
+    type: "counter",
+    help: "Redis commands of the engine that failed, by operation",
+    labels: ["op"],
+  },
+  engineEndpointWeight: {
+    name: "meshtune_engine_endpoint_weight",
+    type: "gauge",
+    help: "Weight the engine last decided for the endpoint (after guardrails; what the snapshot carries)",
+    labels: ["cluster", "endpoint"],
+  },
+  engineEndpointScore: {
+    name: "meshtune_engine_endpoint_score",
+    type: "gauge",
+    help: "Fleet-wide pressure score of the endpoint at the last evaluation (lower is better)",
+    labels: ["cluster", "endpoint"],
+  },
+  enginePredictedRate: {
+    name: "meshtune_engine_predicted_request_rate",
+    type: "gauge",
+    help: "Forecast request rate of the endpoint, requests per second, fleet-wide (what predictive scale-up sizes pools for)",
+    labels: ["cluster", "endpoint"],
+  },
+  engineEjected: {
+    name: "meshtune_engine_ejected_endpoints",
+    type: "gauge",
+    help: "Endpoints of the cluster the engine holds ejected",
+    labels: ["cluster"],
+  },
+  engineEjectionCap: {
+    name: "meshtune_engine_ejection_cap_endpoints",
+    type: "gauge",
+    help: "Most endpoints of the cluster the max-ejection-percent guardrail lets the engine eject at once",
+    labels: ["cluster"],
+  },
   // --- actuator (issue #11) ------------------------------------------------------------------
   actuatorVersions: {
     name: "meshtune_actuator_versions_published_total",
@@ -149,5 +214,18 @@ export const TUNER_METRICS = {
     type: "counter",
     help: "Redis commands that failed, by operation",
     labels: ["op"],
+  },
+} as const satisfies Record<string, MetricDef>;
+
+/**
+ * Series Prometheus itself adds to every scrape target (not exported by meshtune; listed so
+ * alert rules and dashboards name them through contracts as well).
+ */
+export const SCRAPE_METRICS = {
+  up: {
+    name: "up",
+    type: "gauge",
+    help: "Prometheus: 1 when the last scrape of the target succeeded, 0 when it failed",
+    labels: ["job", "instance"],
   },
 } as const satisfies Record<string, MetricDef>;
