@@ -16,6 +16,16 @@
 #        started under .run/ (never a Redis it did not start).
 # status One line per service: name, state, address, who started it.
 #
+#   services.sh broker start --dir DIR [--pom FILE]
+#   services.sh broker stop  --dir DIR
+#
+# broker A private, disposable single-node KRaft broker under DIR (its data, logs, pid file and
+#        port), on free random ports, never the shared one: for tests that stop and restart a
+#        broker or need another Kafka version. --pom picks the version: infra/kafka/pom.xml
+#        (3.9.1, the default) or infra/kafka/pom-4.xml (4.x); fetched once like the shared
+#        broker. `start` prints KAFKA_BROKERS=127.0.0.1:PORT; reusing a DIR whose broker
+#        is still alive restarts it on the same port with its data kept (a broker restart).
+#
 # Environment: REDIS_URL, KAFKA_BROKERS (use these, start nothing), MESHTUNE_ROOT,
 # MESHTUNE_REDIS_PROBE_PORT (port probed for the machine's Redis, default 6379; tests of this
 # script point it at a closed port to exercise the private redis-server path).
@@ -23,10 +33,19 @@ set -euo pipefail
 
 ROOT="${MESHTUNE_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 RUN="$ROOT/.run"
-POM="$ROOT/infra/kafka/pom.xml"
-KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)"
-KAFKA_HOME="$ROOT/.cache/kafka/$KAFKA_VERSION"
+# Which Kafka (pom -> version -> cached jars); `broker --pom` switches it.
+use_pom() {
+  POM="$1"
+  [[ -f "$POM" ]] || die "no such pom: $POM"
+  KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM" | head -n1)"
+  KAFKA_HOME="$ROOT/.cache/kafka/$KAFKA_VERSION"
+}
+use_pom "$ROOT/infra/kafka/pom.xml"
 KAFKA_RUN="$RUN/kafka"
+# Preferred broker and controller ports (stable addresses for the shared broker); private
+# brokers (`broker start`) use 0 = any free port.
+KAFKA_PORT_PREFERRED=39092
+KAFKA_CPORT_PREFERRED=39093
 REDIS_RUN="$RUN/redis"
 LEASES="$RUN/leases"
 REDIS_PROBE_PORT="${MESHTUNE_REDIS_PROBE_PORT:-6379}"
@@ -51,7 +70,7 @@ port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 # the port between this check and the bind.
 free_port() {
   local preferred="$1" avoid="${2:-}" p i
-  if [[ "$preferred" != "$avoid" ]] && ! port_open "$preferred"; then
+  if [[ "$preferred" != 0 && "$preferred" != "$avoid" ]] && ! port_open "$preferred"; then
     echo "$preferred"
     return
   fi
@@ -360,23 +379,29 @@ EOF
 
 start_kafka() {
   local port cport libs="$KAFKA_HOME/libs" i pid uuid
-  port="$(free_port 39092)"
-  cport="$(free_port 39093 "$port")"
-  # A local broker is disposable like the private Redis: fresh data on every start keeps
-  # random test topics from piling up and avoids a cluster-id mismatch with old data.
-  rm -rf "$KAFKA_RUN/data" "$KAFKA_RUN/kafka.pid" "$KAFKA_RUN/port"
-  mkdir -p "$KAFKA_RUN/data"
-  : >"$KAFKA_RUN/server.log"
-  write_kafka_config "$port" "$cport"
-  local tools=(java -Dlog4j.configuration="file:$KAFKA_RUN/tools-log4j.properties" -cp "$libs/*" kafka.tools.StorageTool)
-  uuid="$("${tools[@]}" random-uuid 2>>"$KAFKA_RUN/server.log" | tail -n1)" || {
-    warn "kafka StorageTool random-uuid failed (see ${KAFKA_RUN#"$ROOT"/}/server.log)"
-    return 1
-  }
-  "${tools[@]}" format -t "$uuid" -c "$KAFKA_RUN/server.properties" --ignore-formatted >>"$KAFKA_RUN/server.log" 2>&1 || {
-    warn "kafka storage format failed (see ${KAFKA_RUN#"$ROOT"/}/server.log)"
-    return 1
-  }
+  port="${KAFKA_FIXED_PORT:-$(free_port "$KAFKA_PORT_PREFERRED")}"
+  cport="${KAFKA_FIXED_CPORT:-$(free_port "$KAFKA_CPORT_PREFERRED" "$port")}"
+  rm -f "$KAFKA_RUN/kafka.pid" "$KAFKA_RUN/port"
+  if [[ "${KAFKA_KEEP_DATA:-0}" == 1 && -f "$KAFKA_RUN/data/meta.properties" ]]; then
+    # A restart of a private broker: same ports, same data and cluster id, nothing formatted.
+    mkdir -p "$KAFKA_RUN"
+  else
+    # A local broker is disposable like the private Redis: fresh data on every start keeps
+    # random test topics from piling up and avoids a cluster-id mismatch with old data.
+    rm -rf "$KAFKA_RUN/data"
+    mkdir -p "$KAFKA_RUN/data"
+    : >"$KAFKA_RUN/server.log"
+    write_kafka_config "$port" "$cport"
+    local tools=(java -Dlog4j.configuration="file:$KAFKA_RUN/tools-log4j.properties" -cp "$libs/*" kafka.tools.StorageTool)
+    uuid="$("${tools[@]}" random-uuid 2>>"$KAFKA_RUN/server.log" | tail -n1)" || {
+      warn "kafka StorageTool random-uuid failed (see ${KAFKA_RUN#"$ROOT"/}/server.log)"
+      return 1
+    }
+    "${tools[@]}" format -t "$uuid" -c "$KAFKA_RUN/server.properties" --ignore-formatted >>"$KAFKA_RUN/server.log" 2>&1 || {
+      warn "kafka storage format failed (see ${KAFKA_RUN#"$ROOT"/}/server.log)"
+      return 1
+    }
+  fi
   log "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$port"
   # setsid: its own session, so Ctrl-C in the terminal that ran `up` does not hit it; the
   # inner shell writes its own pid and execs java, so the pid file names the JVM itself.
@@ -585,11 +610,67 @@ cmd_status() {
   status_kafka
 }
 
+# A private broker under --dir (see the header). Its own lock file, so it never waits on or
+# blocks the shared services' lock.
+cmd_broker() {
+  local action="${1:-}" dir="" pom=""
+  shift || true
+  while (($#)); do
+    case "$1" in
+      --dir) dir="${2:?--dir needs a path}" && shift 2 ;;
+      --pom) pom="${2:?--pom needs a path}" && shift 2 ;;
+      *) die "unknown option for broker: $1" ;;
+    esac
+  done
+  [[ -n "$dir" ]] || die "broker needs --dir DIR"
+  mkdir -p "$dir"
+  KAFKA_RUN="$(cd "$dir" && pwd)"
+  [[ -n "$pom" ]] && use_pom "$(cd "$(dirname "$pom")" && pwd)/$(basename "$pom")"
+  local pid
+  pid="$(own_kafka_pid)"
+  case "$action" in
+    start)
+      [[ -n "$pid" ]] && die "a broker is already running under $dir (pid $pid)"
+      local missing
+      missing="$(kafka_missing_piece)"
+      [[ -z "$missing" ]] || die "cannot start Kafka $KAFKA_VERSION: missing $missing"
+      # fetch_kafka is per version and shared with other runs: serialise fetches.
+      exec 8>"$ROOT/.cache/kafka.fetch.lock" 2>/dev/null || exec 8>"$RUN/kafka.fetch.lock"
+      if command -v flock >/dev/null; then flock -w 300 8 || die "another fetch of Kafka holds the lock for over 300s"; fi
+      mkdir -p "$KAFKA_HOME"
+      fetch_kafka || die "could not fetch Kafka $KAFKA_VERSION"
+      exec 8>&-
+      KAFKA_PORT_PREFERRED=0
+      KAFKA_CPORT_PREFERRED=0
+      if [[ -f "$KAFKA_RUN/data/meta.properties" && -f "$KAFKA_RUN/ports" ]]; then
+        read -r KAFKA_FIXED_PORT KAFKA_FIXED_CPORT <"$KAFKA_RUN/ports"
+        export KAFKA_FIXED_PORT KAFKA_FIXED_CPORT
+        KAFKA_KEEP_DATA=1
+      fi
+      start_kafka 9>&- || die "Kafka $KAFKA_VERSION did not start under $dir"
+      local port
+      port="$(read_file "$KAFKA_RUN/port")"
+      sed -n 's/^controller.quorum.voters=1@127.0.0.1:\([0-9]*\)$/\1/p' "$KAFKA_RUN/server.properties" |
+        { read -r c && echo "$port $c" >"$KAFKA_RUN/ports"; }
+      echo "KAFKA_BROKERS=127.0.0.1:$port"
+      ;;
+    stop)
+      if [[ -n "$pid" ]]; then
+        log "stopping private Kafka under $dir (pid $pid)"
+        stop_pid "$pid" kafka 30
+      fi
+      rm -f "$KAFKA_RUN/kafka.pid" "$KAFKA_RUN/port"
+      ;;
+    *) die "usage: services.sh broker start|stop --dir DIR [--pom FILE]" ;;
+  esac
+}
+
 cmd="${1:-}"
 shift || true
 case "$cmd" in
   up) cmd_up "$@" ;;
   down) cmd_down "$@" ;;
   status) cmd_status "$@" ;;
-  *) die "usage: services.sh up [--started-file F] [--env-file F] [--require-kafka] | down [--started-file F] | status" ;;
+  broker) cmd_broker "$@" ;;
+  *) die "usage: services.sh broker start|stop --dir DIR [--pom FILE] | up [--started-file F] [--env-file F] [--require-kafka] | down [--started-file F] | status" ;;
 esac

@@ -1,3 +1,5 @@
+export type { EventPublisher, EventPublisherOptions, EventRecord } from "./cloudevents-kafka.js";
+export { createEventPublisher, fromKafkaRecord, toEventRecord } from "./cloudevents-kafka.js";
 export type {
   DecisionConsumer,
   DecisionConsumerOptions,
@@ -20,6 +22,10 @@ export {
 } from "./kafka.js";
 export type { Logger } from "./log.js";
 export { defaultLogger, kafkaLogCreator, silentLogger } from "./log.js";
+export type { Script } from "./lua.js";
+export { runScript, script, withLock } from "./lua.js";
+export type { FlushResult, OutboxRelay, OutboxRelayOptions } from "./outbox.js";
+export { createOutboxRelay } from "./outbox.js";
 export type {
   EvaluationHandler,
   EvaluationJob,
@@ -51,4 +57,14 @@ export {
 } from "./redis.js";
 export type { Done, Failure, Result } from "./result.js";
 export { errorMessage } from "./result.js";
+export type { RefusalKind, SigningKey, VerifyOptions, VerifyResult } from "./signing.js";
+export { parseSigningKeys, signSnapshot, verifySnapshot } from "./signing.js";
+export type {
+  CommitInput,
+  CommitResult,
+  CurrentSnapshot,
+  SnapshotStore,
+  SnapshotStoreOptions,
+} from "./snapshot-store.js";
+export { createSnapshotStore, OUTBOX_FIELD } from "./snapshot-store.js";
 export * from "./windows/index.js";
