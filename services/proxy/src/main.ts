@@ -10,6 +10,7 @@ import { ConfigError } from "@meshtune/contracts";
 import { EgressProxy } from "@meshtune/dataplane";
 import pino from "pino";
 import { readYamlFile } from "./config-file.js";
+import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings, startProxyControl } from "./control/index.js";
 import { ProxyTelemetry, resolveTelemetrySettings, TELEMETRY_DEFAULTS } from "./telemetry/index.js";
 
 export const PROXY_HELP = `Usage: meshtune proxy --config FILE [options]
@@ -35,6 +36,7 @@ Options:
       --metrics-interval-ms MS
                         OTLP metrics push interval (env OTEL_METRIC_EXPORT_INTERVAL; default ${TELEMETRY_DEFAULTS.metricsIntervalMs})
       --no-telemetry    No traces, no metrics, no /metrics (env OTEL_SDK_DISABLED=true)
+${CONTROL_HELP}
   -h, --help            Show this help
 
 Signals: SIGHUP reloads the config (an invalid file is rejected and the last good config kept);
@@ -52,6 +54,7 @@ export async function runProxy(argv: string[]): Promise<number> {
       "trace-sample-ratio": { type: "string" },
       "metrics-interval-ms": { type: "string" },
       "no-telemetry": { type: "boolean", default: false },
+      ...CONTROL_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -73,6 +76,11 @@ export async function runProxy(argv: string[]): Promise<number> {
   });
   if (!tset.ok) {
     console.error(`meshtune proxy: ${tset.error}`);
+    return 2;
+  }
+  const control = resolveControlSettings(values);
+  if (!control.ok) {
+    console.error(`meshtune proxy: ${control.error}`);
     return 2;
   }
   const log = pino({ name: "meshtune-proxy", level: values["log-level"] });
@@ -133,6 +141,7 @@ export async function runProxy(argv: string[]): Promise<number> {
   const l = proxy.listenerAddress;
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
+  const controlClient = control.value ? await startProxyControl(proxy, control.value, log) : undefined;
 
   // Reloads run one at a time, each with the next version number, so a reload that arrives
   // while another is being applied is queued, not NACKed as stale (review #12b).
@@ -186,6 +195,7 @@ export async function runProxy(argv: string[]): Promise<number> {
       log.info({ signal: sig }, "draining");
       watcher?.close();
       clearTimeout(debounce);
+      await controlClient?.close();
       const r = await proxy.shutdown();
       await telemetry?.shutdown();
       log.info({ inFlightAtDeadline: r.inFlightAtDeadline }, "stopped");
