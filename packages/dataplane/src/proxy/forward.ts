@@ -1,31 +1,27 @@
 /**
- * The request path: route -> pick -> acquire a pooled connection -> forward -> stream back.
- * Retries idempotent, body-less requests onto another endpoint within a retry budget
- * (Envoy retry_budget: budget_percent of active requests, min_retry_concurrency floor), so
- * retries cannot amplify an overload.
+ * The request path, in four steps around one attempt object (attempt.ts):
+ *   pick    — route, then the balancer picks an endpoint not yet tried by this request;
+ *   acquire — the endpoint's pool hands over a connection now or queues the attempt;
+ *   dispatch— undici dispatch() on that connection with the attempt as handler;
+ *   relay   — raw response headers to writeHead, body chunks with back-pressure, then end.
+ * A failed attempt is retried onto another endpoint when the request is idempotent and
+ * body-less, the retry budget allows it (Envoy retry_budget: budget_percent of active
+ * requests, min_retry_concurrency floor) and the proxy is not overloaded (admission.ts), so
+ * retries cannot amplify an overload (issue #15: a saturated fleet collapsed under retries).
+ * All time comes from the injected Clock.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Clock } from "../clock.js";
+import { systemClock } from "../clock.js";
 import type { ClusterRuntime } from "../cluster.js";
 import type { Host } from "../host.js";
-import type { PooledConnection } from "../pool/connection.js";
 import type { AcquireResult } from "../pool/pool.js";
+import { Attempt, type AttemptOutcome, type AttemptSink, DONE, type RequestContext } from "./attempt.js";
 import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
+import { requestHeaderList, withFields } from "./headers.js";
 import type { Router } from "./router.js";
+import { parseTarget } from "./target.js";
 
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "proxy-authorization",
-  "proxy-authenticate",
-  "http2-settings",
-  // Node has already answered `100 Continue` to the client; undici refuses to send Expect.
-  "expect",
-]);
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** One upstream attempt, reported for outlier detection and telemetry. */
@@ -83,23 +79,41 @@ export interface ForwardHooks {
   ): Record<string, string> | undefined;
 }
 
-type AttemptOutcome =
-  | { kind: "done" }
-  | { kind: "failed"; cause: ProxyErrorCause; detail: string; retryable: boolean; retryOn: string };
+type Failed = Extract<AttemptOutcome, { kind: "failed" }>;
+const failed = (cause: ProxyErrorCause, detail: string, retryable: boolean, retryOn: string): Failed => ({
+  kind: "failed",
+  cause,
+  detail,
+  retryable,
+  retryOn,
+});
 
-export class Forwarder {
+/** Per-request state the forwarder keeps beside the shared RequestContext fields. */
+interface Req extends RequestContext {
+  previous: Failed | undefined;
+  onClose: () => void;
+}
+
+export class Forwarder implements AttemptSink {
   #router: Router;
   #clusters: ReadonlyMap<string, ClusterRuntime>;
   readonly #hooks: ForwardHooks;
+  readonly #clock: Clock;
   /** Requests in flight through the listener (drain waits for 0). */
   inFlight = 0;
   #activeRetries = 0;
   #overloaded: () => boolean = () => false;
 
-  constructor(router: Router, clusters: ReadonlyMap<string, ClusterRuntime>, hooks: ForwardHooks = {}) {
+  constructor(
+    router: Router,
+    clusters: ReadonlyMap<string, ClusterRuntime>,
+    hooks: ForwardHooks = {},
+    clock: Clock = systemClock,
+  ) {
     this.#router = router;
     this.#clusters = clusters;
     this.#hooks = hooks;
+    this.#clock = clock;
   }
 
   /** Admission control's verdict: while the proxy is saturated, no retries (issue #15). */
@@ -114,312 +128,298 @@ export class Forwarder {
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
-    const started = performance.now();
+    const startedAt = this.#clock.now();
     const ctx = this.#hooks.onRequestStart?.(req);
-    let attempts = 0;
-    let clusterName: string | undefined;
-    const finish = (status: number, error?: ProxyErrorCause) => {
-      this.inFlight--;
-      this.#hooks.onRequest?.({
-        cluster: clusterName,
-        method: req.method ?? "GET",
-        status,
-        error,
-        latencyMs: performance.now() - started,
-        attempts,
-        ctx,
-      });
-    };
-    const fail = (cause: ProxyErrorCause, detail: string) => {
-      if (cause === "client_closed") res.destroy();
-      else if (!res.headersSent) {
-        const body = `${cause}: ${detail}\n`;
-        res.writeHead(PROXY_ERRORS[cause], {
-          [ERROR_HEADER]: cause,
-          "content-type": "text/plain",
-          "content-length": Buffer.byteLength(body),
-        });
-        res.end(body);
-      } else {
-        res.destroy();
-      }
-      finish(PROXY_ERRORS[cause], cause);
-    };
-
-    const url = req.url ?? "/";
-    if (!url.startsWith("/")) return fail("bad_request", "absolute-form and authority-form targets are not supported");
-    clusterName = this.#router.match(req.headers.host, url);
-    const cluster = clusterName ? this.#clusters.get(clusterName) : undefined;
-    if (!cluster) return fail("no_route", `no route for host '${req.headers.host ?? ""}' path '${url}'`);
-
     const method = req.method ?? "GET";
-    const hasBody =
-      req.headers["transfer-encoding"] !== undefined ||
-      (req.headers["content-length"] !== undefined && req.headers["content-length"] !== "0");
-    const retryPolicy = cluster.config.retry;
-    const canRetry = IDEMPOTENT.has(method) && !hasBody;
-    const headers = upstreamHeaders(req, this.#hooks.upstreamHeaders?.(req));
-    const ac = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) ac.abort();
-    });
-    const tried = new Set<Host>();
-
-    const run = async (): Promise<void> => {
-      let retrying = false;
-      let previous: Extract<AttemptOutcome, { kind: "failed" }> | undefined;
-      try {
-        for (;;) {
-          attempts++;
-          const out = await this.#attempt(
-            cluster,
-            req,
-            res,
-            method,
-            url,
-            headers,
-            hasBody,
-            tried,
-            attempts,
-            ac.signal,
-            ctx,
-          );
-          if (out.kind === "done") return finish(res.statusCode);
-          // A retry that finds no other endpoint reports the failure that caused it, not 503.
-          if (previous && out.cause === "no_healthy_upstream") return fail(previous.cause, previous.detail);
-          previous = out;
-          const retryAllowed =
-            canRetry &&
-            out.retryable &&
-            attempts <= retryPolicy.maxRetries &&
-            retryPolicy.retryOn.includes(out.retryOn as (typeof retryPolicy.retryOn)[number]) &&
-            !res.headersSent &&
-            !ac.signal.aborted &&
-            !this.#overloaded() &&
-            this.#retryBudgetAllows(retryPolicy.budgetPercent, retryPolicy.minRetryConcurrency);
-          if (!retryAllowed) return fail(out.cause, out.detail);
-          if (!retrying) {
-            retrying = true;
-            this.#activeRetries++;
-          }
-        }
-      } finally {
-        if (retrying) this.#activeRetries--;
-      }
+    const target = parseTarget(req.url ?? "/");
+    if (!target.ok) return this.#reject(req, res, startedAt, ctx, undefined, "bad_request", target.detail);
+    const host = target.authority ?? req.headers.host;
+    const clusterName = this.#router.match(host, target.path);
+    const cluster = clusterName ? this.#clusters.get(clusterName) : undefined;
+    if (!cluster)
+      return this.#reject(
+        req,
+        res,
+        startedAt,
+        ctx,
+        clusterName,
+        "no_route",
+        `no route for host '${host ?? ""}' path '${target.path}'`,
+      );
+    const h = req.headers;
+    const rc: Req = {
+      req,
+      res,
+      cluster,
+      clock: this.#clock,
+      method,
+      path: target.path,
+      headers: requestHeaderList(req.rawHeaders, this.#hooks.upstreamHeaders?.(req)),
+      hasBody:
+        h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0"),
+      startedAt,
+      ctx,
+      attempts: 0,
+      tried: undefined,
+      current: undefined,
+      clientClosed: false,
+      retrying: false,
+      previous: undefined,
+      onClose: () => {
+        if (res.writableFinished) return;
+        rc.clientClosed = true;
+        rc.current?.cancel();
+      },
     };
-    run().catch((err: Error) => fail("upstream_protocol_error", err.message));
+    res.once("close", rc.onClose);
+    this.#next(rc);
   };
+
+  // ---- pick ----
+  #next(rc: Req): void {
+    rc.attempts++;
+    const cluster = rc.cluster;
+    const picked = cluster.lb.pick(
+      rc.tried ? { headers: rc.req.headers, exclude: rc.tried } : { headers: rc.req.headers },
+    );
+    if (!picked) return this.#afterFailure(rc, failed("no_healthy_upstream", "no endpoint available", false, ""));
+    const host = picked.host;
+    host.requestsTotal++;
+    const pool = cluster.pool(host);
+    if (!pool) {
+      rc.tried = rc.tried ?? new Set();
+      rc.tried.add(host);
+      return this.#afterFailure(rc, failed("no_healthy_upstream", "endpoint removed", true, "connect-failure"));
+    }
+    const extra = this.#hooks.onAttemptStart?.(rc.ctx, cluster.name, host, rc.attempts, picked.score);
+    if (extra) rc.headers = withFields(rc.headers, extra);
+    host.inFlight++;
+    const a = new Attempt(rc, host, pool, rc.attempts, picked.score, this);
+    rc.current = a;
+    // ---- acquire ----
+    const now = pool.acquireFor(a);
+    if (now) this.acquired(a, now);
+  }
+
+  acquired(a: Attempt, r: AcquireResult): void {
+    const rc = a.rc as Req;
+    if (!r.ok) {
+      if (r.reason === "aborted") return a.end(failed("client_closed", r.detail, false, ""));
+      const cause: ProxyErrorCause =
+        r.reason === "overflow"
+          ? "pool_overflow"
+          : r.reason === "pending_timeout"
+            ? "pending_timeout"
+            : r.reason === "draining"
+              ? "draining"
+              : "connect_failed";
+      // Connect failures reach the outlier detector from the pool's own events (cluster.ts),
+      // once per failed connect, not once per waiting request.
+      this.#report(a, { error: cause, errorDetail: r.detail, poolWaitMs: 0, reused: false });
+      // A pending timeout or an overflow means the pool is saturated: retrying elsewhere
+      // would pile more work onto a proxy that is already behind (issue #15).
+      return a.end(failed(cause, r.detail, cause === "connect_failed" || cause === "draining", "connect-failure"));
+    }
+    a.conn = r.conn;
+    a.waitedMs = r.waitedMs;
+    a.reused = r.reused;
+    if (rc.clientClosed) {
+      r.conn.retire();
+      return a.end(failed("client_closed", "client went away", false, ""));
+    }
+    // ---- dispatch ----
+    const timeoutMs = rc.cluster.config.requestTimeoutMs;
+    a.dispatchedAt = this.#clock.now();
+    r.conn.dispatch(
+      {
+        method: rc.method,
+        path: rc.path,
+        headers: rc.headers,
+        body: rc.hasBody ? rc.req : null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
+      a,
+    );
+  }
+
+  // ---- relay finished ----
+  completed(a: Attempt): void {
+    const cluster = a.rc.cluster;
+    const status = a.status;
+    cluster.observeLatency(a.host, a.upstreamMs);
+    cluster.outlier.reportResult(a.host, {
+      kind: status >= 502 && status <= 504 ? "gateway_error" : status >= 500 ? "http_5xx" : "success",
+      status,
+      latencyMs: a.upstreamMs,
+    });
+    this.#report(a, { status, poolWaitMs: a.waitedMs, reused: a.reused, connectMs: this.#connectMs(a) });
+    a.end(DONE);
+  }
+
+  errored(a: Attempt, err: Error): void {
+    const rc = a.rc as Req;
+    const cluster = rc.cluster;
+    const host = a.host;
+    const code = (err as { code?: string }).code;
+    a.conn?.retire();
+    if (a.headersSent) {
+      const status = a.status;
+      if ((status === 204 || status === 304) && code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
+        // RFC 9110 lets a 304 carry the Content-Length of the full representation; undici
+        // rejects it. There is no body to relay: end cleanly (the connection is retired).
+        rc.res.end();
+        this.#report(a, { status, poolWaitMs: a.waitedMs, reused: a.reused });
+        return a.end(DONE);
+      }
+      if (!rc.clientClosed) {
+        // Headers already sent: the only honest signal left is to reset the client stream.
+        if (code === "UND_ERR_BODY_TIMEOUT") cluster.observeLatency(host, cluster.config.requestTimeoutMs);
+        cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause: "reset" });
+        this.#report(a, {
+          status,
+          error: "upstream_reset",
+          errorDetail: err.message,
+          poolWaitMs: a.waitedMs,
+          reused: a.reused,
+          connectMs: this.#connectMs(a),
+        });
+      }
+      rc.res.destroy();
+      return a.end(DONE);
+    }
+    if (rc.clientClosed) return a.end(failed("client_closed", "client went away", false, ""));
+    const cause = classifyUpstreamError(err);
+    const timedOut = cause === "upstream_timeout";
+    const timeoutMs = cluster.config.requestTimeoutMs;
+    const detail = timedOut ? `no response within ${timeoutMs} ms` : err.message;
+    cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause });
+    // A timeout is a latency observation too: it makes the endpoint score worse at once.
+    if (timedOut) cluster.observeLatency(host, timeoutMs);
+    this.#report(a, {
+      error: cause,
+      errorDetail: detail,
+      poolWaitMs: a.waitedMs,
+      reused: a.reused,
+      connectMs: this.#connectMs(a),
+    });
+    a.end(failed(cause, detail, true, timedOut ? "timeout" : cause === "upstream_reset" ? "reset" : "gateway-error"));
+  }
+
+  attemptDone(a: Attempt, out: AttemptOutcome): void {
+    const rc = a.rc as Req;
+    if (rc.current === a) rc.current = undefined;
+    if (out.kind === "done") return this.#finish(rc, rc.res.statusCode);
+    rc.tried = rc.tried ?? new Set();
+    rc.tried.add(a.host);
+    this.#afterFailure(rc, out);
+  }
+
+  // ---- retry or fail ----
+  #afterFailure(rc: Req, out: Failed): void {
+    // A retry that finds no other endpoint reports the failure that caused it, not 503.
+    if (rc.previous && out.cause === "no_healthy_upstream") return this.#fail(rc, rc.previous);
+    rc.previous = out;
+    const policy = rc.cluster.config.retry;
+    const retry =
+      out.retryable &&
+      IDEMPOTENT.has(rc.method) &&
+      !rc.hasBody &&
+      rc.attempts <= policy.maxRetries &&
+      policy.retryOn.includes(out.retryOn as (typeof policy.retryOn)[number]) &&
+      !rc.res.headersSent &&
+      !rc.clientClosed &&
+      !this.#overloaded() &&
+      this.#retryBudgetAllows(policy.budgetPercent, policy.minRetryConcurrency);
+    if (!retry) return this.#fail(rc, out);
+    if (!rc.retrying) {
+      rc.retrying = true;
+      this.#activeRetries++;
+    }
+    this.#next(rc);
+  }
 
   #retryBudgetAllows(budgetPercent: number, minConcurrency: number): boolean {
     const budget = Math.max(minConcurrency, (budgetPercent / 100) * this.inFlight);
     return this.#activeRetries < budget;
   }
 
-  async #attempt(
-    cluster: ClusterRuntime,
+  #fail(rc: Req, out: Failed): void {
+    writeError(rc.res, out.cause, out.detail);
+    this.#finish(rc, PROXY_ERRORS[out.cause], out.cause);
+  }
+
+  #finish(rc: Req, status: number, error?: ProxyErrorCause): void {
+    this.inFlight--;
+    if (rc.retrying) {
+      rc.retrying = false;
+      this.#activeRetries--;
+    }
+    rc.res.off("close", rc.onClose);
+    this.#hooks.onRequest?.({
+      cluster: rc.cluster.name,
+      method: rc.method,
+      status,
+      error,
+      latencyMs: this.#clock.now() - rc.startedAt,
+      attempts: rc.attempts,
+      ctx: rc.ctx,
+    });
+  }
+
+  #reject(
     req: IncomingMessage,
     res: ServerResponse,
-    method: string,
-    path: string,
-    headers: Record<string, string | string[]>,
-    hasBody: boolean,
-    tried: Set<Host>,
-    attempt: number,
-    signal: AbortSignal,
+    startedAt: number,
     ctx: unknown,
-  ): Promise<AttemptOutcome> {
-    const picked = cluster.lb.pick({ headers: req.headers, exclude: tried });
-    if (!picked) {
-      return {
-        kind: "failed",
-        cause: "no_healthy_upstream",
-        detail: "no endpoint available",
-        retryable: false,
-        retryOn: "",
-      };
-    }
-    const host = picked.host;
-    tried.add(host);
-    host.requestsTotal++;
-    const pool = cluster.pool(host);
-    if (!pool)
-      return {
-        kind: "failed",
-        cause: "no_healthy_upstream",
-        detail: "endpoint removed",
-        retryable: true,
-        retryOn: "connect-failure",
-      };
-    const attemptHeaders = this.#hooks.onAttemptStart?.(ctx, cluster.name, host, attempt, picked.score);
-    if (attemptHeaders) Object.assign(headers, attemptHeaders);
-    const attemptStart = performance.now();
-    host.inFlight++;
-    const report = (a: Omit<AttemptInfo, "cluster" | "host" | "attempt" | "latencyMs" | "score" | "ctx">) =>
-      this.#hooks.onAttempt?.({
-        cluster: cluster.name,
-        host,
-        attempt,
-        latencyMs: performance.now() - attemptStart,
-        score: picked.score,
-        ctx,
-        ...a,
-      });
-    let conn: PooledConnection | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const acquired: AcquireResult = await pool.acquire(signal);
-      if (!acquired.ok) {
-        if (acquired.reason === "aborted") {
-          // The client went away while queued: nothing to blame on the endpoint.
-          return { kind: "failed", cause: "client_closed", detail: acquired.detail, retryable: false, retryOn: "" };
-        }
-        const cause: ProxyErrorCause =
-          acquired.reason === "overflow"
-            ? "pool_overflow"
-            : acquired.reason === "pending_timeout"
-              ? "pending_timeout"
-              : acquired.reason === "draining"
-                ? "draining"
-                : "connect_failed";
-        // Connect failures reach the outlier detector from the pool's own events (cluster.ts),
-        // once per failed connect, not once per waiting request.
-        report({ error: cause, errorDetail: acquired.detail, poolWaitMs: 0, reused: false });
-        return {
-          kind: "failed",
-          cause,
-          detail: acquired.detail,
-          // A pending timeout or an overflow means the pool is saturated: retrying elsewhere
-          // would pile more work onto a proxy that is already behind (issue #15).
-          retryable: cause === "connect_failed" || cause === "draining",
-          retryOn: "connect-failure",
-        };
-      }
-      conn = acquired.conn;
-      const timeoutMs = cluster.config.requestTimeoutMs;
-      // A timer we cancel when the attempt ends: AbortSignal.timeout() cannot be cancelled and
-      // fired (building a DOMException) for every finished request (bench profile, issue #5).
-      const timeout = new AbortController();
-      timer = setTimeout(() => timeout.abort(), timeoutMs);
-      const upstreamSignal = AbortSignal.any([signal, timeout.signal]);
-      // The latency the score and outlier detection see is the upstream's own: dispatch to
-      // response headers, without pool wait (scored separately) or time spent streaming to a
-      // slow client (bench finding: it inflated the estimate and the predictive scaler).
-      const dispatchedAt = performance.now();
-      let upstream: Awaited<ReturnType<PooledConnection["request"]>>;
-      try {
-        upstream = await conn.request({
-          method: method as "GET",
-          path,
-          headers,
-          body: hasBody ? req : undefined,
-          signal: upstreamSignal,
-        });
-      } catch (err) {
-        const timedOut = timeout.signal.aborted;
-        const cause: ProxyErrorCause = timedOut ? "upstream_timeout" : classifyUpstreamError(err);
-        const detail = timedOut ? `no response within ${timeoutMs} ms` : (err as Error).message;
-        if (!signal.aborted) {
-          cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause });
-          // A timeout is a latency observation too: it makes the endpoint score worse at once.
-          if (timedOut) cluster.observeLatency(host, timeoutMs);
-        }
-        report({
-          error: cause,
-          errorDetail: detail,
-          poolWaitMs: acquired.waitedMs,
-          reused: acquired.reused,
-          connectMs: acquired.reused ? undefined : conn.connectMs,
-        });
-        // A connection whose request failed mid-way is not reused.
-        conn.retire();
-        return {
-          kind: "failed",
-          cause,
-          detail,
-          retryable: true,
-          retryOn: timedOut ? "timeout" : cause === "upstream_reset" ? "reset" : "gateway-error",
-        };
-      }
-      const upstreamMs = performance.now() - dispatchedAt;
-      const status = upstream.statusCode;
-      const outHeaders = downstreamHeaders(upstream.headers);
-      res.writeHead(status, outHeaders);
-      try {
-        for await (const chunk of upstream.body) {
-          if (!res.write(chunk)) await waitDrain(res, upstreamSignal);
-        }
-        res.end();
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if ((status === 204 || status === 304) && code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
-          // RFC 9110 lets a 304 carry the Content-Length of the full representation; undici
-          // rejects it. There is no body to relay: end cleanly and retire the connection.
-          res.end();
-          conn.retire();
-          report({ status, poolWaitMs: acquired.waitedMs, reused: acquired.reused });
-          return { kind: "done" };
-        }
-        if (signal.aborted) {
-          // The client went away mid-body (or stopped reading): not the endpoint's fault.
-          conn.retire();
-          res.destroy();
-          return { kind: "done" };
-        }
-        if (timeout.signal.aborted) cluster.observeLatency(host, timeoutMs);
-        // Headers already sent: the only honest signal left is to reset the client stream.
-        cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause: "reset" });
-        report({
-          status,
-          error: "upstream_reset",
-          errorDetail: (err as Error).message,
-          poolWaitMs: acquired.waitedMs,
-          reused: acquired.reused,
-          connectMs: acquired.reused ? undefined : conn.connectMs,
-        });
-        conn.retire();
-        res.destroy();
-        return { kind: "done" };
-      }
-      cluster.observeLatency(host, upstreamMs);
-      cluster.outlier.reportResult(host, {
-        kind: status >= 502 && status <= 504 ? "gateway_error" : status >= 500 ? "http_5xx" : "success",
-        status,
-        latencyMs: upstreamMs,
-      });
-      report({
-        status,
-        poolWaitMs: acquired.waitedMs,
-        reused: acquired.reused,
-        connectMs: acquired.reused ? undefined : conn.connectMs,
-      });
-      return { kind: "done" };
-    } finally {
-      clearTimeout(timer);
-      host.inFlight--;
-      if (conn) pool.release(conn);
-    }
+    cluster: string | undefined,
+    cause: ProxyErrorCause,
+    detail: string,
+  ): void {
+    writeError(res, cause, detail);
+    this.inFlight--;
+    this.#hooks.onRequest?.({
+      cluster,
+      method: req.method ?? "GET",
+      status: PROXY_ERRORS[cause],
+      error: cause,
+      latencyMs: this.#clock.now() - startedAt,
+      attempts: 0,
+      ctx,
+    });
+  }
+
+  #connectMs(a: Attempt): number | undefined {
+    return a.reused ? undefined : a.conn?.connectMs;
+  }
+
+  #report(a: Attempt, r: Omit<AttemptInfo, "cluster" | "host" | "attempt" | "latencyMs" | "score" | "ctx">): void {
+    const hook = this.#hooks.onAttempt;
+    if (!hook) return;
+    hook({
+      cluster: a.rc.cluster.name,
+      host: a.host,
+      attempt: a.number,
+      latencyMs: this.#clock.now() - a.startedAt,
+      score: a.score,
+      ctx: a.rc.ctx,
+      ...r,
+    });
   }
 }
 
-function waitDrain(res: ServerResponse, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error("aborted while the client was not reading"));
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      signal.removeEventListener("abort", abort);
-      resolve();
-    };
-    // The request timeout also bounds a client that stops reading (review finding #10).
-    const abort = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      reject(new Error("request timeout while the client was not reading"));
-    };
-    res.on("drain", done);
-    res.on("close", done);
-    signal.addEventListener("abort", abort, { once: true });
-  });
+/** A proxy-generated error response (or a reset when the response already started). */
+export function writeError(res: ServerResponse, cause: ProxyErrorCause, detail: string): void {
+  if (cause === "client_closed") res.destroy();
+  else if (!res.headersSent) {
+    const body = `${cause}: ${detail}\n`;
+    res.writeHead(PROXY_ERRORS[cause], {
+      [ERROR_HEADER]: cause,
+      "content-type": "text/plain",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(body);
+  } else res.destroy();
 }
 
 export function classifyUpstreamError(err: unknown): ProxyErrorCause {
@@ -428,39 +428,4 @@ export function classifyUpstreamError(err: unknown): ProxyErrorCause {
     return "upstream_reset";
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "upstream_timeout";
   return "upstream_protocol_error";
-}
-
-function upstreamHeaders(
-  req: IncomingMessage,
-  extra: Record<string, string> | undefined,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const connectionTokens = tokens(req.headers.connection);
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.has(k)) continue;
-    out[k] = v;
-  }
-  if (extra) Object.assign(out, extra);
-  return out;
-}
-
-function downstreamHeaders(h: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const connectionTokens = tokens(h.connection);
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined || HOP_BY_HOP.has(k) || connectionTokens.has(k)) continue;
-    out[k] = v;
-  }
-  return out;
-}
-
-function tokens(v: string | string[] | undefined): Set<string> {
-  if (!v) return new Set();
-  const s = Array.isArray(v) ? v.join(",") : v;
-  return new Set(
-    s
-      .split(",")
-      .map((t) => t.trim().toLowerCase())
-      .filter(Boolean),
-  );
 }

@@ -20,8 +20,8 @@ import type { Resolver } from "../discovery/discovery.js";
 import { hostKey } from "../host.js";
 import { type AdminExtras, createAdminHandler } from "./admin.js";
 import { AdmissionControl } from "./admission.js";
-import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
-import { Forwarder, type ForwardHooks } from "./forward.js";
+import { Forwarder, type ForwardHooks, writeError } from "./forward.js";
+import { createListener } from "./listener.js";
 import { Router } from "./router.js";
 
 export interface ProxyDeps {
@@ -150,7 +150,7 @@ export class EgressProxy {
     }
     const router = new Router(cfg.routes, [...this.clusters.keys()]);
     if (this.#forwarder) this.#forwarder.setRoutes(router, this.clusters);
-    else this.#forwarder = new Forwarder(router, this.clusters, this.#deps.hooks);
+    else this.#forwarder = new Forwarder(router, this.clusters, this.#deps.hooks, this.#deps.clock);
     this.#admission?.update(cfg.proxy.admission);
     this.#applied = { version, source, appliedAt: new Date().toISOString(), config: cfg };
     if (this.#started) {
@@ -227,20 +227,11 @@ export class EgressProxy {
     admission.start();
     // Retries are never piled onto a saturated proxy (issue #15).
     fwd.setOverloaded(() => admission.overloaded);
-    this.#listener = http.createServer({ keepAlive: true, requestTimeout: 0 }, (req, res) => {
+    this.#listener = createListener(cfg.proxy, (req, res) => {
       if (this.#shuttingDown) res.setHeader("connection", "close");
       const verdict = admission.admit();
-      if (!verdict.ok) return refuse(res, "overloaded", verdict.detail);
+      if (!verdict.ok) return refuse(res, verdict.detail);
       fwd.handle(req, res);
-    });
-    // Malformed requests never reach the handler: node's parser rejects them; answer 400.
-    this.#listener.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-      if (socket.writable && !socket.destroyed) {
-        const body = `bad_request: ${err.code ?? err.message}\n`;
-        socket.end(
-          `HTTP/1.1 400 Bad Request\r\n${ERROR_HEADER}: bad_request\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      } else socket.destroy();
     });
     this.#admin = http.createServer(createAdminHandler(this, this.#deps.admin));
     await Promise.all([
@@ -306,15 +297,9 @@ export class EgressProxy {
   }
 }
 
-/** A proxy-generated error answered before the request reaches the forwarder. */
-function refuse(res: http.ServerResponse, cause: ProxyErrorCause, detail: string): void {
-  const body = `${cause}: ${detail}\n`;
-  res.writeHead(PROXY_ERRORS[cause], {
-    [ERROR_HEADER]: cause,
-    "content-type": "text/plain",
-    "content-length": Buffer.byteLength(body),
-  });
-  res.end(body);
+/** Admission control refused the request: a fast 503 before any work (issue #15). */
+function refuse(res: http.ServerResponse, detail: string): void {
+  writeError(res, "overloaded", detail);
 }
 
 function listen(server: http.Server, host: string, port: number): Promise<void> {

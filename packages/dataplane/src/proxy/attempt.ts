@@ -1,0 +1,178 @@
+/**
+ * One downstream request (RequestContext) and one upstream attempt (Attempt). The attempt is
+ * the only object per try: it waits in the pool's queue (AcquireWaiter), is undici's dispatch
+ * handler (raw headers straight to writeHead, back-pressure through undici's pause/resume,
+ * cancellation through the abort function undici hands it), and reports its own outcome.
+ * No AbortController, AbortSignal.any, promise or timer per request: the upstream timeouts
+ * are undici's own headersTimeout/bodyTimeout (issue #15; nodejs/node#48419, #55328, #54614).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Dispatcher } from "undici";
+import type { Clock } from "../clock.js";
+import type { ClusterRuntime } from "../cluster.js";
+import type { Host } from "../host.js";
+import type { PooledConnection } from "../pool/connection.js";
+import type { AcquireResult, AcquireWaiter, ConnectionPool } from "../pool/pool.js";
+import type { ProxyErrorCause } from "./errors.js";
+import { responseHeaderList } from "./headers.js";
+
+export type AttemptOutcome =
+  | { kind: "done" }
+  | { kind: "failed"; cause: ProxyErrorCause; detail: string; retryable: boolean; retryOn: string };
+
+export const DONE: AttemptOutcome = { kind: "done" };
+
+/** Everything one downstream request carries across its attempts. */
+export interface RequestContext {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly cluster: ClusterRuntime;
+  readonly clock: Clock;
+  readonly method: string;
+  /** Origin-form target sent upstream. */
+  readonly path: string;
+  /** Upstream request fields, flat. */
+  headers: string[];
+  readonly hasBody: boolean;
+  readonly startedAt: number;
+  /** What onRequestStart returned (telemetry). */
+  readonly ctx: unknown;
+  attempts: number;
+  /** Hosts already tried (created on the first retry only). */
+  tried: Set<Host> | undefined;
+  /** The attempt in progress, for cancellation when the client goes away. */
+  current: Attempt | undefined;
+  clientClosed: boolean;
+  retrying: boolean;
+}
+
+/** The forwarder's side of an attempt's lifecycle. */
+export interface AttemptSink {
+  acquired(a: Attempt, r: AcquireResult): void;
+  completed(a: Attempt): void;
+  errored(a: Attempt, err: Error): void;
+  /** The attempt is over (called exactly once, after its connection went back to the pool). */
+  attemptDone(a: Attempt, out: AttemptOutcome): void;
+}
+
+export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
+  // AcquireWaiter
+  enqueuedAt = 0;
+  queued = false;
+
+  readonly rc: RequestContext;
+  readonly host: Host;
+  readonly pool: ConnectionPool;
+  readonly number: number;
+  readonly score: number | undefined;
+  readonly startedAt: number;
+  readonly #sink: AttemptSink;
+  conn: PooledConnection | undefined;
+  waitedMs = 0;
+  reused = false;
+  dispatchedAt = 0;
+  /** Upstream latency: dispatch to response headers (what the score and outlier detection see). */
+  upstreamMs = 0;
+  status = 0;
+  /** The upstream said `Connection: close`: the connection must not go back to the pool. */
+  upstreamCloses = false;
+  #abort: ((err?: Error) => void) | undefined;
+  #resume: (() => void) | undefined;
+  #over = false;
+
+  constructor(
+    rc: RequestContext,
+    host: Host,
+    pool: ConnectionPool,
+    n: number,
+    score: number | undefined,
+    sink: AttemptSink,
+  ) {
+    this.rc = rc;
+    this.host = host;
+    this.pool = pool;
+    this.number = n;
+    this.score = score;
+    this.#sink = sink;
+    this.startedAt = rc.clock.now();
+  }
+
+  get over(): boolean {
+    return this.#over;
+  }
+  get headersSent(): boolean {
+    return this.status !== 0;
+  }
+
+  /** Ends the attempt once: releases the connection and reports. */
+  end(out: AttemptOutcome): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.host.inFlight--;
+    if (this.conn) this.pool.release(this.conn);
+    this.#sink.attemptDone(this, out);
+  }
+
+  // ---- pool: AcquireWaiter ----
+  onAcquire(r: AcquireResult): void {
+    this.#sink.acquired(this, r);
+  }
+
+  // ---- the client went away ----
+  cancel(): void {
+    if (this.queued) {
+      this.pool.cancel(this);
+      this.end({ kind: "failed", cause: "client_closed", detail: "client went away", retryable: false, retryOn: "" });
+    } else this.#abort?.(new Error("client went away"));
+  }
+
+  // ---- undici dispatch handler (legacy raw-header API: no header object parsed for us) ----
+  onConnect(abort: (err?: Error) => void): void {
+    this.#abort = abort;
+    if (this.rc.clientClosed) abort(new Error("client went away"));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // 1xx informational responses are not relayed (node answers 100-continue itself).
+    if (statusCode < 200) return true;
+    this.upstreamMs = this.rc.clock.now() - this.dispatchedAt;
+    this.status = statusCode;
+    this.#resume = resume;
+    this.upstreamCloses = saysClose(rawHeaders);
+    this.rc.res.writeHead(statusCode, responseHeaderList(rawHeaders));
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    const res = this.rc.res;
+    if (res.write(chunk)) return true;
+    // Back-pressure: undici stops reading the upstream socket until the client drains.
+    res.once("drain", this.#onDrain);
+    return false;
+  }
+
+  #onDrain = (): void => {
+    this.#resume?.();
+  };
+
+  onComplete(): void {
+    // undici closes such a socket only after this returns; releasing it first would hand a
+    // closing connection to the next waiter (review regression: no request lost to it).
+    if (this.upstreamCloses) this.conn?.retire();
+    this.rc.res.end();
+    this.#sink.completed(this);
+  }
+
+  onError(err: Error): void {
+    this.#sink.errored(this, err);
+  }
+}
+
+function saysClose(raw: readonly Buffer[]): boolean {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 10 && n.toString("latin1").toLowerCase() === "connection")
+      return raw[i + 1]!.toString("latin1").toLowerCase().includes("close");
+  }
+  return false;
+}
