@@ -1,0 +1,16 @@
+export type { ActuationResult } from "./actuate.js";
+export { actuateCluster, pendingDecisions } from "./actuate.js";
+export type { Actuator, ActuatorOptions } from "./actuator.js";
+export { DEFAULT_ADMIN_PORT, startActuator, streamIdAfter } from "./actuator.js";
+export type { ActuatorSettings } from "./context.js";
+export { DEFAULT_SETTINGS } from "./context.js";
+export { checkConvergence, readConvergence } from "./converge.js";
+export type { ConvergenceState, ConvergenceView } from "./convergence.js";
+export { assessConvergence } from "./convergence.js";
+export type { FoldOutcome, FoldResult } from "./fold.js";
+export { emptyOverride, foldDecisions } from "./fold.js";
+export { ACTUATOR_HELP, runActuator } from "./main.js";
+export type { ActuatorMetrics } from "./metrics.js";
+export { createActuatorMetrics } from "./metrics.js";
+export type { ClusterStatus, ReadStatusOptions } from "./status.js";
+export { clusterStatus, readStatus } from "./status.js";
