@@ -12,7 +12,7 @@ import {
   TUNER_METRICS as T,
 } from "@meshtune/contracts";
 import { ALERT_GROUPS, CONVERGE_WITHIN_SECONDS, FLAP_CHANGES, RECORDED } from "./rules.js";
-import { JOBS } from "./scrape.js";
+import { JOBS, METRICS_PORTS } from "./scrape.js";
 
 interface InputSeries {
   series: string;
@@ -58,9 +58,9 @@ function expected(name: string, labels: Record<string, string>, value: string): 
   };
 }
 
-const actuator = { job: JOBS.actuator, instance: "actuator:9466" };
-const engine = { job: JOBS.engine, instance: "engine:9465" };
-const collector = { job: JOBS.collector, instance: "collector:9464" };
+const actuator = { job: JOBS.actuator, instance: `actuator:${METRICS_PORTS.actuator}` };
+const engine = { job: JOBS.engine, instance: `engine:${METRICS_PORTS.engine}` };
+const collector = { job: JOBS.collector, instance: `collector:${METRICS_PORTS.collector}` };
 const proxyA = { job: JOBS.proxy, instance: "proxy-a:15000" };
 const api = { [LABEL.cluster]: "api" };
 const epA = { ...api, [LABEL.endpoint]: "10.0.0.1:443" };

@@ -23,9 +23,11 @@ export const JOBS = {
  */
 export const METRICS_PORTS = {
   proxy: 15000,
-  collector: 9464,
+  /** The collector serves /metrics on its OTLP/HTTP port (meshtune collector --address). */
+  collector: 4318,
   engine: 9465,
-  actuator: 9466,
+  /** The actuator serves /metrics on its admin API (meshtune actuator --admin). */
+  actuator: 15090,
 } as const;
 
 export const SCRAPE_INTERVAL = "15s";
