@@ -1,5 +1,6 @@
 export type { EventPublisher, EventPublisherOptions, EventRecord } from "./cloudevents-kafka.js";
 export { createEventPublisher, fromKafkaRecord, toEventRecord } from "./cloudevents-kafka.js";
+export { createJsonlEventPublisher } from "./jsonl-events.js";
 export type {
   DecisionConsumer,
   DecisionConsumerOptions,
