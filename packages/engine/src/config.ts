@@ -13,7 +13,8 @@
  *   probed), max 1000 (contracts EndpointOverride.weight); step ≤ ×2 up / ÷2 down per
  *   evaluation; hysteresis 15 %; blackout 10 s and expiration 180 s (Envoy client-side WRR
  *   blackout_period 10 s, weight_expiration_period 3 min).
- * - forecast: Holt α 0.5, β 0.3 (the data plane's scaler), horizon 30 s, headroom 1.5;
+ * - forecast: Holt α 0.5, β 0.3 (the data plane's scaler) with trend damping φ 0.9 (holt.ts),
+ *   horizon 30 s, headroom 1.5;
  *   scale-down stabilisation 300 s (Kubernetes HPA --horizontal-pod-autoscaler-downscale-stabilization).
  * - pool: connect timeout = p99 of connect latency × 3, clamped to 250 ms .. 10 s; pool limits =
  *   observed concurrency per proxy × 2, clamped to 8 .. 1024.
@@ -59,14 +60,14 @@ export interface WeightConfig {
   /** Cost terms (see rules/weights.ts). */
   errorPenalty: number;
   queuePenalty: number;
-  /** In-flight excess over the cluster mean ignored as noise (fraction). */
-  loadDeadband: number;
   poolPenalty: number;
 }
 
 export interface ForecastConfig {
   alpha: number;
   beta: number;
+  /** Trend damping φ (holt.ts); 1 = plain Holt. */
+  phi: number;
   horizonMs: number;
   headroom: number;
   /** Seconds at the end of the rate series left out (exports of the last seconds are still arriving). */
@@ -139,12 +140,12 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     minRequests: 20,
     errorPenalty: 10,
     queuePenalty: 1,
-    loadDeadband: 0.25,
     poolPenalty: 1,
   },
   forecast: {
     alpha: 0.5,
     beta: 0.3,
+    phi: 0.9,
     horizonMs: 30_000,
     headroom: 1.5,
     settleSeconds: 2,

@@ -16,6 +16,8 @@ export interface EndpointStats {
   failures: number;
   errorRate: number;
   meanLatencyMs?: number;
+  /** Coefficient of variation of a request's latency (from the histogram; bucket midpoints). */
+  latencyCv: number;
   /** In-flight requests per reporting proxy (short view gauges). */
   inFlightPerProxy: number;
   /** (pending + connecting) / (idle + active + 1): requests that would pay a handshake. */
@@ -40,10 +42,30 @@ export interface ClusterStats {
   medianLatencyMs?: number;
   /** Mean of in-flight per proxy per unit weight over endpoints with data. */
   meanLoadPerWeight: number;
+  /** Failures / attempts over every endpoint (the cluster's background error rate). */
+  errorRate: number;
 }
 
 export function histogramMean(h: HistogramWindow): number | undefined {
   return h.count > 0 ? h.sum / h.count : undefined;
+}
+
+/** Standard deviation from bucket midpoints (the open last bucket counts at its lower bound). */
+export function histogramStdDev(h: HistogramWindow): number | undefined {
+  if (h.count <= 0) return undefined;
+  let sq = 0;
+  let n = 0;
+  for (let i = 0; i < h.counts.length; i++) {
+    const c = h.counts[i] ?? 0;
+    if (c === 0) continue;
+    const lo = i === 0 ? 0 : (h.bounds[i - 1] ?? 0);
+    const hi = i < h.bounds.length ? (h.bounds[i] ?? lo) : lo;
+    const mid = (lo + hi) / 2;
+    sq += c * mid * mid;
+    n += c;
+  }
+  const mean = h.sum / h.count;
+  return n > 0 ? Math.sqrt(Math.max(0, sq / n - mean * mean)) : undefined;
 }
 
 /** Quantile by linear interpolation inside the bucket (Prometheus histogram_quantile). */
@@ -100,6 +122,10 @@ function endpointStats(
     failures,
     errorRate: attempts > 0 ? failures / attempts : 0,
     meanLatencyMs: s && s.latency.count > 0 ? (s.latency.sum / s.latency.count) * 1000 : undefined,
+    latencyCv:
+      s && s.latency.count > 0 && s.latency.sum > 0
+        ? (histogramStdDev(s.latency) ?? 0) / (s.latency.sum / s.latency.count)
+        : 0,
     inFlightPerProxy: g && proxies > 0 ? g.inFlight / proxies : 0,
     poolPressure: g ? (g.poolPending + g.poolConnecting) / (g.poolIdle + g.poolActive + 1) : 0,
     proxies,
@@ -137,9 +163,13 @@ export function clusterStats(
     };
     endpoints.set(ep, endpointStats(ep, input, config));
   }
+  let attempts = 0;
+  let failures = 0;
   const latencies: number[] = [];
   const loads: number[] = [];
   for (const e of endpoints.values()) {
+    attempts += e.attempts;
+    failures += e.failures;
     if (e.attempts >= config.weights.minRequests && e.meanLatencyMs !== undefined) {
       latencies.push(e.meanLatencyMs);
       loads.push(e.inFlightPerProxy / (weightOf(e.endpoint) / config.weights.defaultWeight));
@@ -152,5 +182,6 @@ export function clusterStats(
     endpoints,
     medianLatencyMs: median(latencies),
     meanLoadPerWeight: loads.length > 0 ? loads.reduce((a, b) => a + b, 0) / loads.length : 0,
+    errorRate: attempts > 0 ? failures / attempts : 0,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Rule 3: predictive scale-up (issue #10; docs/decisions/0011-forecast-and-pool-tuning.md).
- * Per endpoint, the fleet's attempts per second feed Holt's linear trend (holt.ts) one second
+ * Per endpoint, the fleet's attempts per second feed damped Holt (holt.ts) one second
  * at a time; then, by Little's law (L = λW), the connections one proxy keeps busy are
  *   need(λ) = ceil(λ / proxies × W × headroom),  W = mean upstream latency (long view)
  * - pool minimum  = need(level)               (what the current rate keeps busy)
@@ -33,9 +33,15 @@ export interface ForecastFigures {
   rec: { minWarm: number; preconnect: number };
 }
 
-function need(rate: number, proxies: number, latencyS: number, config: EngineConfig): number {
+/**
+ * Connections one proxy needs, with Kubernetes HPA's tolerance: within ±10 % of the current
+ * target the recommendation is the current target, so a need sitting on an integer boundary
+ * (2.05 connections' worth) does not flip between 2 and 3.
+ */
+function need(rate: number, proxies: number, latencyS: number, current: number, config: EngineConfig): number {
   const f = config.forecast;
-  const n = Math.ceil((rate / proxies) * latencyS * f.headroom);
+  const raw = (rate / proxies) * latencyS * f.headroom;
+  const n = current > 0 && Math.abs(raw / current - 1) <= 0.1 ? current : Math.ceil(raw);
   return Math.min(f.maxWarm, Math.max(f.minWarm, n));
 }
 
@@ -58,7 +64,7 @@ export function advanceForecast(
     const firstSecond = atSecond - e.rates.length;
     const from = Math.max(firstSecond, (st.lastRateSecond ?? firstSecond - 1) + 1);
     for (let s = from; s < atSecond - f.settleSeconds; s++) {
-      st.holt = holtObserve(st.holt, e.rates[s - firstSecond] ?? 0, f.alpha, f.beta);
+      st.holt = holtObserve(st.holt, e.rates[s - firstSecond] ?? 0, f.alpha, f.beta, f.phi);
       st.lastRateSecond = s;
     }
     const long = e.long;
@@ -66,8 +72,11 @@ export function advanceForecast(
     const latencyS = long.latency.sum / long.latency.count;
     const proxies = Math.max(1, long.proxiesReporting);
     const level = holtForecast(st.holt, 0);
-    const ahead = Math.max(level, holtForecast(st.holt, f.horizonMs / 1000));
-    const rec = { minWarm: need(level, proxies, latencyS, config), preconnect: need(ahead, proxies, latencyS, config) };
+    const ahead = Math.max(level, holtForecast(st.holt, f.horizonMs / 1000, f.phi));
+    const rec = {
+      minWarm: need(level, proxies, latencyS, st.minWarm.value, config),
+      preconnect: need(ahead, proxies, latencyS, st.preconnect.value, config),
+    };
     stabilise(st.minWarm, rec.minWarm, stats.at, f.stabilisationMs);
     stabilise(st.preconnect, rec.preconnect, stats.at, f.stabilisationMs);
     figures.set(e.endpoint, { proxies, level, ahead, latencyS, rec });

@@ -4,8 +4,9 @@
  *
  *   connectTimeoutMs = clamp(q99(connect latency, long view, all endpoints) × margin, 250 ms, 10 s)
  *   maxConnectionsPerEndpoint = clamp(ceil(C × headroom), 8, 1024),  maxPendingRequests = same
- *   C = max over endpoints of the concurrency one proxy needs: max(in-flight per proxy,
- *       (active + pending) per proxy, λ/proxies × W by Little's law)
+ *   C = max over endpoints of the concurrency one proxy needs: L + 3√L with L = λ/proxies × W
+ *       (Little's law; the Poisson 99.9 % bound), or (active + pending) per proxy when the pool
+ *       already queues (in-flight snapshots of small integers are too noisy to size a pool on)
  *
  * Why: a connect timeout shorter than the slow tail of a far-away service's handshakes fails
  * good connects; a much longer one makes every request to a black-holed endpoint wait for it
@@ -64,8 +65,10 @@ function concurrencyFigures(stats: ClusterStats, config: EngineConfig): PoolFigu
     const attempts = Object.values(l.attempts).reduce((a: number, b) => a + (b ?? 0), 0);
     const w = l.latency.count > 0 ? l.latency.sum / l.latency.count : 0;
     const little = (attempts / 60 / l.proxiesReporting) * w;
-    const gauges = Math.max(l.gauges.inFlight, l.gauges.poolActive + l.gauges.poolPending) / l.proxiesReporting;
-    const perProxy = Math.max(little, gauges);
+    // Concurrency of a Poisson arrival process with mean L stays under L + 3√L 99.9 % of the
+    // time; a pool that already queues (pending > 0) shows its own figure.
+    const queued = l.gauges.poolPending > 0 ? (l.gauges.poolActive + l.gauges.poolPending) / l.proxiesReporting : 0;
+    const perProxy = Math.max(little + 3 * Math.sqrt(little), queued);
     if (!best || perProxy > best.perProxy) best = { perProxy, endpoint: e.endpoint };
   }
   if (!best) return undefined;

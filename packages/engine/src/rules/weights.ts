@@ -3,20 +3,24 @@
  * docs/decisions/0010-pressure-weights.md). For every endpoint with enough attempts in the
  * short view:
  *
- *   cost   = (L_e / L_med) · (1 + q·max(0, (ρ_e+1)/(ρ̄+1) − 1 − d)) · (1 + p·P_e) · (1 + k_e·E_e)
+ *   cost   = (L_e / L_med) · (1 + q·X_e) · (1 + p·P_e) · (1 + k_e·E_e)
  *   target = clamp(W_default / cost, W_floor, W_max)
  *   next   = clamp(target, w / s, w · s)          (bounded step s per evaluation)
  *   change only when |target − w| ≥ h · w          (hysteresis)
  *
  * - L_e / L_med: the endpoint's mean upstream latency against the cluster median (C3, NSDI'15:
- *   rank replicas by their response time; relative, so a uniformly slow service moves nothing).
- * - ρ_e = in-flight per proxy per unit of weight (Prequal, NSDI'24: requests-in-flight is the
- *   signal that moves before latency does); only the excess over the cluster mean beyond a dead
- *   band d costs (in-flight gauges are snapshots of small integers, so ±20 % is noise), and an
- *   endpoint that is idle only because its weight is low is not flooded (C3's herd concern).
+ *   rank replicas by their response time; relative, so a uniformly slow service moves nothing),
+ *   less 3 standard errors of the mean (significantRatio).
+ * Every term counts only what noise cannot explain (3σ): a stationary fleet must not flap
+ * (the fast-check property allows 2 changes per endpoint per hour).
+ * - X_e = in-flight excess (excessLoad): requests in flight above what the endpoint's weight
+ *   predicts from the cluster mean per unit of weight, beyond 3 Poisson σ, relative to that
+ *   prediction (Prequal, NSDI'24: requests-in-flight moves before latency does). Only an excess
+ *   costs, so an endpoint idle only because its weight is low is not flooded (C3's herd concern).
  * - P_e = (pending + connecting) / (idle + active + 1): requests that would pay a handshake
  *   (the seed's "pool pressure in the LB score", docs/decisions/0004).
- * - E_e = error share (a failing endpoint is slow in the way that matters most to a caller).
+ * - E_e = error share above the cluster's background beyond 3σ (excessErrorRate): a failing
+ *   endpoint is slow in the way that matters most to a caller, but one stray 5xx is noise.
  * - Blackout and expiration from Envoy's client-side WRR: a new endpoint keeps the default for
  *   blackoutMs (its first figures are from cold connections); an endpoint with no data for
  *   expirationMs goes back to the default weight.
@@ -35,16 +39,51 @@ export interface Cost {
   errorTerm: number;
 }
 
+/**
+ * Error share above the cluster's background by more than 3 binomial standard deviations
+ * (p̄ ± 3·sqrt(p̄(1−p̄)/n)): one stray 5xx in 200 attempts is noise, not an endpoint problem
+ * (without this margin the property test saw 50 weight changes an hour from 0.5 % background errors).
+ */
+export function excessErrorRate(e: EndpointStats, background: number): number {
+  if (e.attempts === 0) return 0;
+  const p = Math.max(background, 1 / e.attempts);
+  const sigma = Math.sqrt((p * (1 - p)) / e.attempts);
+  return Math.max(0, e.errorRate - background - 3 * sigma);
+}
+
+/**
+ * L_e / L_med with its noise taken out: the standard error of a mean of n requests is cv/√n
+ * (cv from the histogram), √2 of it for the median it is compared with; only the part of the
+ * deviation beyond 3 standard errors counts. Clamped to 0.1..50.
+ */
+export function significantRatio(e: EndpointStats, median: number | undefined): number {
+  if (!median || e.meanLatencyMs === undefined || e.attempts === 0) return 1;
+  const r = e.meanLatencyMs / median;
+  const se = Math.SQRT2 * (e.latencyCv / Math.sqrt(e.attempts));
+  const dev = Math.max(0, Math.abs(r - 1) - 3 * se);
+  return Math.min(50, Math.max(0.1, 1 + Math.sign(r - 1) * dev));
+}
+
+/**
+ * In-flight requests above what the endpoint's weight leads one to expect, beyond 3 Poisson
+ * standard deviations, relative to the expectation: in-flight gauges are snapshots of small
+ * integers (an endpoint with 0.3 expected in flight shows 0, 1 or 2), so only an excess the
+ * noise cannot explain costs.
+ */
+export function excessLoad(e: EndpointStats, st: EndpointState, ctx: RuleContext): number {
+  const w = ctx.config.weights;
+  const observed = e.inFlightPerProxy * e.proxies;
+  const expected = ctx.stats.meanLoadPerWeight * (st.weight.value / w.defaultWeight) * e.proxies;
+  return Math.max(0, observed - expected - 3 * Math.sqrt(expected + 1)) / (expected + 1);
+}
+
 export function costOf(e: EndpointStats, st: EndpointState, ctx: RuleContext): Cost {
   const w = ctx.config.weights;
   const med = ctx.stats.medianLatencyMs;
-  const latencyRatio = med && e.meanLatencyMs !== undefined ? Math.min(50, Math.max(0.1, e.meanLatencyMs / med)) : 1;
-  const rho = e.inFlightPerProxy / (st.weight.value / w.defaultWeight);
-  // +1 on both sides: a handful of in-flight requests is noise, not pressure.
-  const loadRatio = (rho + 1) / (ctx.stats.meanLoadPerWeight + 1);
-  const loadTerm = 1 + w.queuePenalty * Math.max(0, loadRatio - 1 - w.loadDeadband);
+  const latencyRatio = significantRatio(e, med);
+  const loadTerm = 1 + w.queuePenalty * excessLoad(e, st, ctx);
   const poolTerm = 1 + w.poolPenalty * e.poolPressure;
-  const errorTerm = 1 + w.errorPenalty * e.errorRate;
+  const errorTerm = 1 + w.errorPenalty * excessErrorRate(e, ctx.stats.errorRate);
   return { cost: latencyRatio * loadTerm * poolTerm * errorTerm, latencyRatio, loadTerm, poolTerm, errorTerm };
 }
 
@@ -111,6 +150,7 @@ function pressure(e: EndpointStats, st: EndpointState, ctx: RuleContext): Propos
       clusterLoadPerWeight: round(ctx.stats.meanLoadPerWeight, 2),
       poolPressure: round(e.poolPressure, 3),
       errorRate: round(e.errorRate, 4),
+      clusterErrorRate: round(ctx.stats.errorRate, 4),
       cost: round(c.cost, 3),
     },
     confidence: Math.min(1, e.proxies / Math.max(1, Math.min(ctx.config.eject.softQuorum, ctx.stats.proxies))),
