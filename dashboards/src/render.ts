@@ -8,6 +8,7 @@ import { DASHBOARDS } from "./dashboards/index.js";
 import { composeFile, composeProxyConfig, composeSimConfig } from "./deploy/compose.js";
 import { dashboardProviders, datasources } from "./deploy/grafana.js";
 import { k8sManifests } from "./deploy/k8s.js";
+import { dashboardsDoc } from "./docs.js";
 import { ruleTestFile } from "./prometheus/rule-tests.js";
 import { ALERT_GROUPS, RECORDING_GROUPS } from "./prometheus/rules.js";
 import { COMPOSE_TARGETS, prometheusConfig } from "./prometheus/scrape.js";
@@ -21,6 +22,7 @@ export const DEPLOY_FILES = {
   datasources: "dashboards/provisioning/datasources/meshtune.yaml",
   dashboardProviders: "dashboards/provisioning/dashboards/meshtune.yaml",
   kustomization: "infra/k8s/kustomization.yaml",
+  docs: "docs/dashboards.md",
 } as const;
 
 export const K8S_DIR = "infra/k8s";
@@ -47,6 +49,7 @@ export function renderAll(): Map<string, string> {
     const json = d.build();
     out.set(dashboardPath(json.uid ?? d.uid), `${JSON.stringify(json, null, 2)}\n`);
   }
+  out.set(DEPLOY_FILES.docs, dashboardsDoc());
   out.set(PROMETHEUS_FILES.config, yaml(prometheusConfig(COMPOSE_TARGETS, ["rules/*.yml"])));
   out.set(PROMETHEUS_FILES.recording, yaml({ groups: RECORDING_GROUPS }));
   out.set(PROMETHEUS_FILES.alerts, yaml({ groups: ALERT_GROUPS }));
