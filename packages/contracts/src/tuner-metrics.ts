@@ -85,8 +85,14 @@ export const TUNER_METRICS = {
   engineDecisions: {
     name: "meshtune_engine_decisions_total",
     type: "counter",
-    help: "Decisions made, by cluster, rule and kind (dry-run and guardrail-blocked decisions included)",
-    labels: ["cluster", "rule", "kind"],
+    help: "Decisions made, by cluster, rule, kind and outcome (applied, dry_run, blocked; dry-run and guardrail-blocked decisions included)",
+    labels: ["cluster", "rule", "kind", "outcome"],
+  },
+  engineJobs: {
+    name: "meshtune_engine_jobs_total",
+    type: "counter",
+    help: "Evaluation jobs by result (evaluated, stale: already evaluated at that time or later, locked: another worker kept the cluster, failed)",
+    labels: ["result"],
   },
   engineGuardrailHits: {
     name: "meshtune_engine_guardrail_hits_total",
