@@ -29,7 +29,8 @@ export function proxyConfig(
 }
 
 export async function startProxy(config: unknown, deps: ProxyDeps = {}): Promise<EgressProxy> {
-  const p = new EgressProxy(deps, "test-proxy");
+  // Request-path warm-up off by default here: tests count requests; warm-path.test.ts covers it.
+  const p = new EgressProxy({ warmRequests: 0, ...deps }, "test-proxy");
   const r = await p.applyConfig(1, config, "test");
   if (r.status !== "ACK") throw new Error(`config rejected: ${r.reason}`);
   await p.start();

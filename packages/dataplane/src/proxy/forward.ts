@@ -21,7 +21,9 @@ import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
 import { requestHeaderList, withFields } from "./headers.js";
 import type { Router } from "./router.js";
 import { parseTarget } from "./target.js";
+import { WARM_HEADER } from "./warm-path.js";
 
+const NO_HOOKS: ForwardHooks = {};
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
 /** One upstream attempt, reported for outlier detection and telemetry. */
@@ -90,6 +92,8 @@ const failed = (cause: ProxyErrorCause, detail: string, retryable: boolean, retr
 
 /** Per-request state the forwarder keeps beside the shared RequestContext fields. */
 interface Req extends RequestContext {
+  /** A warm-up request of the proxy's own (warm-path.ts): no telemetry hooks. */
+  silent: boolean;
   previous: Failed | undefined;
   onClose: () => void;
 }
@@ -103,6 +107,8 @@ export class Forwarder implements AttemptSink {
   inFlight = 0;
   #activeRetries = 0;
   #overloaded: () => boolean = () => false;
+  /** While the request path is warmed before /ready: the token its requests carry. */
+  #warmToken: string | undefined;
 
   constructor(
     router: Router,
@@ -121,6 +127,11 @@ export class Forwarder implements AttemptSink {
     this.#overloaded = fn;
   }
 
+  /** Requests carrying this token in x-meshtune-warmup skip telemetry hooks (undefined: none). */
+  setWarmToken(token: string | undefined): void {
+    this.#warmToken = token;
+  }
+
   setRoutes(router: Router, clusters: ReadonlyMap<string, ClusterRuntime>): void {
     this.#router = router;
     this.#clusters = clusters;
@@ -129,10 +140,13 @@ export class Forwarder implements AttemptSink {
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
     const startedAt = this.#clock.now();
-    const ctx = this.#hooks.onRequestStart?.(req);
+    const silent = this.#warmToken !== undefined && req.headers[WARM_HEADER] === this.#warmToken;
+    const hooks = silent ? NO_HOOKS : this.#hooks;
+    const ctx = hooks.onRequestStart?.(req);
     const method = req.method ?? "GET";
     const target = parseTarget(req.url ?? "/");
     if (!target.ok) return this.#reject(req, res, startedAt, ctx, undefined, "bad_request", target.detail);
+    // (A rejected warm-up request reports to the hooks: it would be a routing bug worth seeing.)
     const host = target.authority ?? req.headers.host;
     const clusterName = this.#router.match(host, target.path);
     const cluster = clusterName ? this.#clusters.get(clusterName) : undefined;
@@ -154,7 +168,7 @@ export class Forwarder implements AttemptSink {
       clock: this.#clock,
       method,
       path: target.path,
-      headers: requestHeaderList(req.rawHeaders, this.#hooks.upstreamHeaders?.(req)),
+      headers: requestHeaderList(req.rawHeaders, hooks.upstreamHeaders?.(req)),
       hasBody:
         h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0"),
       startedAt,
@@ -164,6 +178,7 @@ export class Forwarder implements AttemptSink {
       current: undefined,
       clientClosed: false,
       retrying: false,
+      silent,
       previous: undefined,
       onClose: () => {
         if (res.writableFinished) return;
@@ -184,14 +199,17 @@ export class Forwarder implements AttemptSink {
     );
     if (!picked) return this.#afterFailure(rc, failed("no_healthy_upstream", "no endpoint available", false, ""));
     const host = picked.host;
-    host.requestsTotal++;
+    // Warm-up requests are not picks of user traffic (lb metrics, the predictive scaler's rate).
+    if (!rc.silent) host.requestsTotal++;
     const pool = cluster.pool(host);
     if (!pool) {
       rc.tried = rc.tried ?? new Set();
       rc.tried.add(host);
       return this.#afterFailure(rc, failed("no_healthy_upstream", "endpoint removed", true, "connect-failure"));
     }
-    const extra = this.#hooks.onAttemptStart?.(rc.ctx, cluster.name, host, rc.attempts, picked.score);
+    const extra = rc.silent
+      ? undefined
+      : this.#hooks.onAttemptStart?.(rc.ctx, cluster.name, host, rc.attempts, picked.score);
     if (extra) rc.headers = withFields(rc.headers, extra);
     host.inFlight++;
     const a = new Attempt(rc, host, pool, rc.attempts, picked.score, this);
@@ -356,6 +374,7 @@ export class Forwarder implements AttemptSink {
       this.#activeRetries--;
     }
     rc.res.off("close", rc.onClose);
+    if (rc.silent) return;
     this.#hooks.onRequest?.({
       cluster: rc.cluster.name,
       method: rc.method,
@@ -395,7 +414,7 @@ export class Forwarder implements AttemptSink {
 
   #report(a: Attempt, r: Omit<AttemptInfo, "cluster" | "host" | "attempt" | "latencyMs" | "score" | "ctx">): void {
     const hook = this.#hooks.onAttempt;
-    if (!hook) return;
+    if (!hook || (a.rc as Req).silent) return;
     hook({
       cluster: a.rc.cluster.name,
       host: a.host,

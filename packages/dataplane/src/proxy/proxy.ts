@@ -4,6 +4,7 @@
  * which return ACK or NACK with a reason; a rejected update keeps the last good config
  * (the file watcher, SIGHUP and — in a later issue — Redis all call the same method).
  */
+import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -23,6 +24,7 @@ import { AdmissionControl } from "./admission.js";
 import { Forwarder, type ForwardHooks, writeError } from "./forward.js";
 import { createListener } from "./listener.js";
 import { Router } from "./router.js";
+import { warmRequestPath, warmTargets } from "./warm-path.js";
 
 export interface ProxyDeps {
   clock?: Clock;
@@ -33,7 +35,14 @@ export interface ProxyDeps {
   hooks?: ForwardHooks;
   admin?: AdminExtras;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Requests per cluster sent through the proxy's own listener before /ready, so the first
+   * user requests run compiled code (warm-path.ts). Default WARM_REQUESTS; 0 turns it off.
+   */
+  warmRequests?: number;
 }
+
+export const WARM_REQUESTS = 200;
 
 export interface AppliedConfig {
   version: number;
@@ -245,13 +254,28 @@ export class EgressProxy {
     const deadline = new Promise<"deadline">((r) => {
       timer = this.#deps.clock.setTimeout(() => r("deadline"), deadlineMs);
     });
+    const startedAt = this.#deps.clock.now();
     const outcome = await Promise.race([warm.then(() => "warm" as const), deadline]);
     timer?.cancel();
+    if (outcome === "warm") await this.#warmPath(cfg, startedAt + deadlineMs);
     this.#ready = true;
     this.#log(
       "info",
       outcome === "warm" ? "warm-up complete; ready" : `warm-up deadline (${deadlineMs} ms) passed; ready`,
     );
+  }
+
+  /** Warm the request path through the listener (warm-path.ts), within the warm-up deadline. */
+  async #warmPath(cfg: ProxyConfig, deadline: number): Promise<void> {
+    const n = this.#deps.warmRequests ?? WARM_REQUESTS;
+    const port = this.listenerAddress?.port;
+    if (n <= 0 || !port || !this.#forwarder || !cfg.clusters.some((c) => c.warmup.enabled)) return;
+    const token = randomUUID();
+    this.#forwarder.setWarmToken(token);
+    const clock = this.#deps.clock;
+    const r = await warmRequestPath(port, warmTargets(cfg), n, token, () => clock.now(), deadline);
+    this.#forwarder.setWarmToken(undefined);
+    this.#log("info", "request path warmed", r);
   }
 
   /**
