@@ -65,11 +65,14 @@ export function fleetDashboard(): DashboardBuilder {
         {
           title: "Decisions per minute by rule and kind",
           description:
-            "What the engine decides: one line per rule and decision kind (eject, uneject, set_weight, set_pool_min, ...). Every decision is also an event on Kafka with its inputs and before/after.",
+            "What the engine decides: one line per rule, decision kind (eject, uneject, set_weight, set_pool_min, ...) and outcome (applied, dry_run, blocked by a guardrail). Every decision is also an event on Kafka with its inputs and before/after.",
           unit: "opm",
           stacked: true,
           queries: [
-            { expr: `${sumBy(["rule", "kind"], rate(T.engineDecisions, "", W))} * 60`, legend: "{{rule}} / {{kind}}" },
+            {
+              expr: `${sumBy(["rule", "kind", "outcome"], rate(T.engineDecisions, "", W))} * 60`,
+              legend: "{{rule}} / {{kind}} ({{outcome}})",
+            },
           ],
         },
         {

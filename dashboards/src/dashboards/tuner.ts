@@ -98,6 +98,13 @@ export function tunerDashboard(): DashboardBuilder {
           ],
         },
         {
+          title: "Engine jobs by result",
+          description:
+            "Evaluation jobs the engine workers ran per second: evaluated, stale (already evaluated at that time or later), locked (another worker had the cluster), failed.",
+          unit: "ops",
+          queries: [{ expr: orZero(sumBy(["result"], rate(T.engineJobs, "", W))), legend: "{{result}}" }],
+        },
+        {
           title: "Snapshot versions published",
           description: "Snapshot versions the actuator published per minute, by cause (decisions, rollback).",
           unit: "opm",
