@@ -52,6 +52,7 @@ function fleetOf(def: SystemDef, n: number): SystemDef {
         readyMs: Math.max(...insts.map((x) => x.readyMs)),
         cpuMs: () => insts.reduce((a, x) => a + x.cpuMs(), 0),
         rssMiB: () => insts.reduce((a, x) => a + x.rssMiB(), 0),
+        clusters: async () => Promise.all(insts.map((x) => x.clusters?.().catch(() => null) ?? null)),
         stop: async () => {
           await Promise.all(insts.map((x) => x.stop()));
         },
@@ -155,6 +156,13 @@ export const fleet: Scenario = {
           const hog = new Promise<void>((r) => setTimeout(r, ph.steadyMs)).then(() => starve(ph.starveMs, 2));
           const [runs] = await Promise.all([loads, hog]);
           const a = analyse(runs, ph);
+          // meshtune: what admission control did in each proxy (lag, requests shed).
+          const admin = (await inst.clusters?.().catch(() => undefined)) as
+            | { admission?: { shedInFlight: number; shedLag: number; lagMs: number } | null }[]
+            | undefined;
+          const shed = admin
+            ? admin.reduce((n, x) => n + (x?.admission ? x.admission.shedInFlight + x.admission.shedLag : 0), 0)
+            : undefined;
           const f = figures({ report: runs[0]!.report, samples: runs.flatMap((r) => r.samples) }, () => true);
           progress(
             `fleet: ${def.label}: steady >500ms ${a.steady.over500ms}, starved goodput ${fmt(a.starved.goodput, 3)}, ` +
@@ -162,6 +170,7 @@ export const fleet: Scenario = {
           );
           return {
             ...a,
+            ...(shed !== undefined ? { admissionShed: shed } : {}),
             latencyMs: f.latencyMs,
             statuses: f.statuses,
             errors: f.errors,
@@ -210,6 +219,7 @@ export const fleet: Scenario = {
       row("whole run: > 500 ms", (x) => fmt(pick(x, "whole", "over500ms"))),
       row("whole run: client errors", (x) => fmt(pick(x, "whole", "clientErrors"))),
       row("recovery s", (x) => fmt(pick(x, "recoverySeconds"))),
+      row("fast 503 (admission)", (x) => fmt(pick(x, "admissionShed"))),
       row("CPU ms / 1k req (fleet)", (x) => fmt(pick(x, "cpuMsPer1000Requests"), 1)),
       row("RSS MiB (fleet)", (x) => fmt(pick(x, "rssMiB"), 0)),
     ];

@@ -63,6 +63,13 @@ export function describeCluster(rt: ClusterRuntime) {
   };
 }
 
+export function describeAdmission(proxy: EgressProxy) {
+  const a = proxy.admission;
+  return a
+    ? { lagMs: round(a.lagMs), overloaded: a.overloaded, shedInFlight: a.shedInFlight, shedLag: a.shedLag }
+    : null;
+}
+
 export function createAdminHandler(proxy: EgressProxy, extras: AdminExtras = {}) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
@@ -82,7 +89,12 @@ export function createAdminHandler(proxy: EgressProxy, extras: AdminExtras = {})
       case "/ready":
         return json(proxy.ready ? 200 : 503, { ready: proxy.ready });
       case "/clusters":
-        return json(200, { proxy: proxy.id, clusters: [...proxy.clusters.values()].map(describeCluster) });
+        return json(200, {
+          proxy: proxy.id,
+          inFlight: proxy.inFlight,
+          admission: describeAdmission(proxy),
+          clusters: [...proxy.clusters.values()].map(describeCluster),
+        });
       case "/config": {
         const a = proxy.applied;
         return json(200, {

@@ -25,7 +25,10 @@ function connectionTokens(names: readonly string[], values: readonly string[]): 
   const out: string[] = [];
   for (let i = 0; i < names.length; i++) {
     if (names[i] !== "connection") continue;
-    for (const t of values[i]!.split(",")) {
+    const v = values[i]!;
+    // The common cases list no field: `keep-alive`, `close`.
+    if (v.length <= 10 && /^(keep-alive|close)$/i.test(v)) continue;
+    for (const t of v.split(",")) {
       const tok = t.trim().toLowerCase();
       if (tok && tok !== "close" && tok !== "keep-alive") out.push(tok);
     }
