@@ -42,7 +42,10 @@ export interface ClusterStats {
   medianLatencyMs?: number;
   /** Mean of in-flight per proxy per unit weight over endpoints with data. */
   meanLoadPerWeight: number;
-  /** Failures / attempts over every endpoint (the cluster's background error rate). */
+  /**
+   * The cluster's background error rate: median of the endpoints' error rates (endpoints with
+   * enough attempts), so one failing endpoint does not raise the bar for the others.
+   */
   errorRate: number;
 }
 
@@ -163,15 +166,13 @@ export function clusterStats(
     };
     endpoints.set(ep, endpointStats(ep, input, config));
   }
-  let attempts = 0;
-  let failures = 0;
+  const errorRates: number[] = [];
   const latencies: number[] = [];
   const loads: number[] = [];
   for (const e of endpoints.values()) {
-    attempts += e.attempts;
-    failures += e.failures;
     if (e.attempts >= config.weights.minRequests && e.meanLatencyMs !== undefined) {
       latencies.push(e.meanLatencyMs);
+      errorRates.push(e.errorRate);
       loads.push(e.inFlightPerProxy / (weightOf(e.endpoint) / config.weights.defaultWeight));
     }
   }
@@ -182,6 +183,6 @@ export function clusterStats(
     endpoints,
     medianLatencyMs: median(latencies),
     meanLoadPerWeight: loads.length > 0 ? loads.reduce((a, b) => a + b, 0) / loads.length : 0,
-    errorRate: attempts > 0 ? failures / attempts : 0,
+    errorRate: median(errorRates) ?? 0,
   };
 }

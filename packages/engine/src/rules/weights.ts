@@ -136,7 +136,15 @@ function pressure(e: EndpointStats, st: EndpointState, ctx: RuleContext): Propos
     });
   }
   if (value === cur) return undefined;
-  const share = (x: number) => round(x / Math.max(1, Object.keys(ctx.state.endpoints).length), 1);
+  const live = Object.values(ctx.state.endpoints).filter((x) => x.ejection.status === "active");
+  const share = round(
+    (100 * cur) /
+      Math.max(
+        1,
+        live.reduce((t, x) => t + x.weight.value, 0),
+      ),
+    1,
+  );
   return proposal(e, st, value, {
     rule: RULES.pressureWeight,
     reason: `cost ${round(c.cost, 2)} (latency ×${round(c.latencyRatio, 2)} of the cluster median, load ×${round(c.loadTerm, 2)}, pool ×${round(c.poolTerm, 2)}, errors ×${round(c.errorTerm, 2)}): weight ${cur} -> ${value}`,
@@ -156,7 +164,7 @@ function pressure(e: EndpointStats, st: EndpointState, ctx: RuleContext): Propos
     confidence: Math.min(1, e.proxies / Math.max(1, Math.min(ctx.config.eject.softQuorum, ctx.stats.proxies))),
     counterfactual:
       value < cur
-        ? `Without it ${e.endpoint} would keep weight ${cur} (about ${share(100)}% of picks at equal weights) while it answers in ${round(e.meanLatencyMs ?? 0, 1)} ms against a cluster median of ${round(ctx.stats.medianLatencyMs ?? 0, 1)} ms.`
+        ? `Without it ${e.endpoint} would keep weight ${cur} (about ${share}% of the picks) while it answers in ${round(e.meanLatencyMs ?? 0, 1)} ms against a cluster median of ${round(ctx.stats.medianLatencyMs ?? 0, 1)} ms.`
         : `Without it ${e.endpoint} would keep weight ${cur} and stay under-used although it is cheaper than the cluster median (cost ${round(c.cost, 2)}).`,
     guardrails,
   });
