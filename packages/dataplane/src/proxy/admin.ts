@@ -18,7 +18,27 @@ function scoreOf(rt: ClusterRuntime, h: Host) {
   return { value: round(s.score), terms: Object.fromEntries(Object.entries(s.terms).map(([k, v]) => [k, round(v)])) };
 }
 
-export function describeCluster(rt: ClusterRuntime) {
+/**
+ * The clock is monotonic (ms since an arbitrary origin); /clusters publishes instants as
+ * ISO-8601 wall times, converted with the wall-minus-monotonic offset read now, never a
+ * monotonic number that looks like a Unix time (issue #15).
+ */
+export type MonoToWall = (mono: number) => string;
+
+const TIME_FIELDS = new Set(["ejectedAt", "ejectUntil", "lastUnejectedAt", "lastCheckedAt", "lastTransitionAt"]);
+
+/** The snapshot with its monotonic instants as wall-time strings (a JSON view, not the typed snapshot). */
+function withWallTimes(snap: object | undefined, toWall: MonoToWall): Record<string, unknown> | undefined {
+  if (!snap) return undefined;
+  const out: Record<string, unknown> = { ...snap };
+  for (const [k, v] of Object.entries(out)) if (TIME_FIELDS.has(k) && typeof v === "number") out[k] = toWall(v);
+  return out;
+}
+
+export function describeCluster(
+  rt: ClusterRuntime,
+  toWall: MonoToWall = monoToWall(performance.now.bind(performance)),
+) {
   return {
     name: rt.name,
     policy: rt.lb.policy,
@@ -56,11 +76,17 @@ export function describeCluster(rt: ClusterRuntime) {
             }
           : null,
         warmup: rt.warmupState(h) ?? null,
-        outlier: rt.outlier.snapshot(h),
-        health: rt.health.snapshot(h),
+        outlier: withWallTimes(rt.outlier.snapshot(h), toWall),
+        health: withWallTimes(rt.health.snapshot(h), toWall),
       };
     }),
   };
+}
+
+/** Converts instants of a monotonic clock to wall time, with the offset read once per call site. */
+export function monoToWall(now: () => number): MonoToWall {
+  const offset = Date.now() - now();
+  return (mono) => new Date(offset + mono).toISOString();
 }
 
 export function describeAdmission(proxy: EgressProxy) {
@@ -93,7 +119,7 @@ export function createAdminHandler(proxy: EgressProxy, extras: AdminExtras = {})
           proxy: proxy.id,
           inFlight: proxy.inFlight,
           admission: describeAdmission(proxy),
-          clusters: [...proxy.clusters.values()].map(describeCluster),
+          clusters: [...proxy.clusters.values()].map((rt) => describeCluster(rt, monoToWall(proxy.now))),
         });
       case "/config": {
         const a = proxy.applied;

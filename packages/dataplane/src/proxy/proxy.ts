@@ -88,6 +88,8 @@ export class EgressProxy {
   get inFlight(): number {
     return this.#forwarder?.inFlight ?? 0;
   }
+  /** Monotonic now of the injected clock (ms). */
+  readonly now = (): number => this.#deps.clock.now();
   /** Admission control (undefined before start()). */
   get admission(): AdmissionControl | undefined {
     return this.#admission;
@@ -287,14 +289,16 @@ export class EgressProxy {
     this.#shuttingDown = true;
     const timeoutMs = this.#applied?.config.proxy.drainTimeoutMs ?? 10_000;
     this.#admission?.close();
-    const started = Date.now();
+    const clock = this.#deps.clock;
+    const started = clock.now();
     const listenerClosed = this.#listener ? closeServer(this.#listener) : Promise.resolve();
     this.#listener?.closeIdleConnections();
-    while (this.inFlight > 0 && Date.now() - started < timeoutMs) await sleep(20);
+    // Bounded: at most timeoutMs / 20 polls of the injected clock.
+    while (this.inFlight > 0 && clock.now() - started < timeoutMs) await sleep(clock, 20);
     const left = this.inFlight;
     this.#listener?.closeAllConnections();
     await listenerClosed;
-    const remaining = Math.max(0, timeoutMs - (Date.now() - started));
+    const remaining = Math.max(0, timeoutMs - (clock.now() - started));
     await Promise.all([...this.clusters.values()].map((rt) => rt.drainAll(remaining)));
     if (this.#admin) {
       this.#admin.closeAllConnections();
@@ -340,4 +344,4 @@ function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (clock: Clock, ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
