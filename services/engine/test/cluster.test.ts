@@ -45,7 +45,6 @@ describe("two engine workers on a three-node Redis Cluster", () => {
         metricsAddress: false,
         processMetrics: false,
         onJob: (cluster, _at, outcome) => {
-          windows.done(cluster);
           outcomes.push(outcome);
         },
       });

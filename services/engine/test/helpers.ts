@@ -33,7 +33,7 @@ export async function waitFor(
 /**
  * A WindowSource backed by one simulated fleet per cluster, stepped to whatever second a job
  * asks for (the windows the collector would have written), and a probe of how many
- * evaluations of each cluster are in progress at once (reads happen under the cluster lock).
+ * reads of each cluster are in progress at once (reads happen under the cluster lock).
  */
 export class SimWindows implements WindowSource {
   readonly #sims = new Map<string, FleetSim>();
@@ -61,10 +61,8 @@ export class SimWindows implements WindowSource {
     // Hold the read a little so overlapping evaluations, if any, would be seen.
     await new Promise((r) => setTimeout(r, 5));
     const w = this.#cache.get(`${cluster}@${at}`) ?? sim.windows();
-    return { ok: true, value: w };
-  }
-
-  done(cluster: string): void {
+    // Reads run under the cluster lock, so two reads of one cluster at once would mean two holders.
     this.active.set(cluster, (this.active.get(cluster) ?? 1) - 1);
+    return { ok: true, value: w };
   }
 }

@@ -58,7 +58,6 @@ describe("two engine workers on Redis + BullMQ", async () => {
         metricsAddress: false,
         processMetrics: false,
         onJob: (cluster, at, outcome) => {
-          windows.done(cluster);
           outcomes.push({ worker: w, cluster, at, outcome });
         },
       });
