@@ -44,7 +44,7 @@ describe("two engine workers on a three-node Redis Cluster", () => {
         windows,
         metricsAddress: false,
         processMetrics: false,
-        onJob: (cluster, _at, outcome) => {
+        onJob: (_cluster, _at, outcome) => {
           outcomes.push(outcome);
         },
       });
