@@ -30,6 +30,8 @@ export interface ActuatorOptions {
   /** Without brokers events wait in the Redis outbox until an actuator with Kafka relays them. */
   kafkaBrokers?: string;
   topic?: string;
+  /** Where events go instead of Kafka (e.g. a JSON Lines file); wins over kafkaBrokers. */
+  publisher?: EventPublisher;
   /** Signing key(s) (`ID:SECRET`, comma-separated; the first signs). Without: unsigned snapshots. */
   controlKey?: string;
   /** Admin API; false: none. Default 127.0.0.1:15090. */
@@ -69,9 +71,11 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
   const redis = createRedis(opts.redisUrl, { name: "meshtune-actuator" });
   redis.on("error", (err) => logger.warn({ err: errorMessage(err) }, "redis connection error"));
   const pubsub = createRedisPubSub({ connection: redis, prefix: opts.prefix, logger });
-  const publisher = opts.kafkaBrokers
-    ? createEventPublisher({ brokers: opts.kafkaBrokers, topic: opts.topic, logger, clientId: "meshtune-actuator" })
-    : unavailable;
+  const publisher =
+    opts.publisher ??
+    (opts.kafkaBrokers
+      ? createEventPublisher({ brokers: opts.kafkaBrokers, topic: opts.topic, logger, clientId: "meshtune-actuator" })
+      : unavailable);
   const metrics = createActuatorMetrics();
   const keys: SigningKey[] = opts.controlKey ? parseSigningKeys(opts.controlKey) : [];
   if (keys.length === 0) logger.warn("no control key: snapshots are published unsigned");
