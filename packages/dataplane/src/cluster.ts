@@ -75,6 +75,8 @@ export class ClusterRuntime {
   readonly #hcFlag: FlagWriter;
   readonly #warmRetry = new Map<Host, { timer: TimerHandle; attempt: number }>();
   readonly #latency = new Map<Host, PeakEwma>();
+  /** Mean upstream latency per host (plain EWMA), for the predictive scaler. */
+  readonly #meanLatency = new Map<Host, Ewma>();
   readonly #connectMs = new Map<Host, Ewma>();
   readonly #clusterConnectMs = new Ewma(0.2);
   /** Warm floor per host set by the control plane (minWarm / preconnect overrides). */
@@ -215,6 +217,7 @@ export class ClusterRuntime {
     this.#pools.delete(host);
     this.#warmup.delete(host);
     this.#latency.delete(host);
+    this.#meanLatency.delete(host);
     this.#connectMs.delete(host);
     this.#floors.delete(host);
     if (pool) {
@@ -251,7 +254,7 @@ export class ClusterRuntime {
           .map((host) => ({
             host,
             picks: () => host.requestsTotal,
-            latencyMs: () => this.latencyMs(host),
+            latencyMs: () => this.meanLatencyMs(host),
             connectMs: () => this.connectMs(host),
             floor: () => this.warmFloor(host),
             setTarget: (n: number) => {
@@ -297,6 +300,17 @@ export class ClusterRuntime {
       this.#latency.set(host, e);
     }
     e.observe(ms, now);
+    let m = this.#meanLatency.get(host);
+    if (!m) {
+      m = new Ewma(0.1);
+      this.#meanLatency.set(host, m);
+    }
+    m.observe(ms);
+  }
+
+  /** Mean upstream latency (ms); before any observation, the balancer's estimate. */
+  meanLatencyMs(host: Host): number {
+    return this.#meanLatency.get(host)?.value ?? this.latencyMs(host);
   }
 
   /**

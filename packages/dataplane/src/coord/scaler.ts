@@ -5,15 +5,26 @@
  * connections warm, never below the configured floor. When the forecast exceeds
  * idle + connecting capacity the pool pre-connects ahead; when it falls, the target drops and
  * the pool's idle sweep closes the surplus only after idleTimeoutMs (shrink slowly).
+ *
+ * `latencyMs` is the endpoint's *mean* upstream latency (an EWMA), not the peak-EWMA the
+ * balancer scores with: one slow response must not open a burst of connections (issue #15:
+ * refill and scale-up opening bursts of TLS connections on a saturated proxy). Growth is
+ * capped per tick at target ≤ GROWTH × previous + STEP, so a noisy forecast ramps over a
+ * few ticks instead of jumping (a 10× step still reaches its need within one tick from a
+ * floor of 3: 3 × 4 + 4 = 16 ≥ 14, the coord test's case).
  */
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Host } from "../host.js";
 import { Holt } from "./holt.js";
 
+const GROWTH = 4;
+const STEP = 4;
+
 export interface ScalerHost {
   host: Host;
   /** Total requests picked for this host so far (monotonic). */
   picks(): number;
+  /** Mean upstream latency (ms). */
   latencyMs(): number;
   /** Connect time estimate; the forecast looks this far ahead plus one tick. */
   connectMs(): number;
@@ -74,7 +85,9 @@ export class PredictiveScaler {
       const steps = 1 + h.connectMs() / this.#intervalMs;
       const forecast = Math.max(rate, s.holt.forecast(steps));
       const need = Math.ceil(((forecast * h.latencyMs()) / 1000) * this.#headroom);
-      const target = Math.max(h.floor(), need);
+      const floor = h.floor();
+      const cap = Math.max(floor, s.out.target) * GROWTH + STEP;
+      const target = Math.max(floor, Math.min(need, cap));
       s.out = { rate, forecast, target };
       h.setTarget(target);
     }
