@@ -1,20 +1,32 @@
 #!/usr/bin/env node
+import { runActuator } from "@meshtune/actuator";
+import { runCollector } from "@meshtune/collector";
 /**
  * meshtune CLI: one binary, subcommands. Thin: each command lives in its own package/service.
  */
 import { ConfigError, parseSimConfig } from "@meshtune/contracts";
+import { runEngine, runExplain } from "@meshtune/engine-service";
 import { loadProxyConfigFile, readYamlFile, runProxy } from "@meshtune/proxy";
 import { runSimCli } from "@meshtune/testkit";
-import { runDemo } from "./demo.js";
+import { runDemo } from "./demo/run.js";
+import { runStatus } from "./status.js";
+import { runTuner } from "./tuner.js";
 
 const HELP = `meshtune — observability-driven adaptive tuner for service-mesh egress to external services
 
 Usage: meshtune <command> [options]
 
 Commands:
+  demo                     Run the product end to end: simulator, two proxy fleets (tuned / alone),
+                           the tuner, a scripted story with a live view. See: meshtune demo --help
   proxy --config FILE      Run the sidecar proxy (egress listener + admin API). See: meshtune proxy --help
+  tuner                    Run collector + engine + actuator in one process (single machine)
+  collector                Run the OTLP/HTTP collector alone (scale-out). See: meshtune collector --help
+  engine                   Run an engine worker alone (scale-out). See: meshtune engine --help
+  actuator                 Run the actuator alone (scale-out). See: meshtune actuator --help
+  status                   Per cluster: config version, convergence, ejected endpoints, last decisions
+  explain DECISION-ID      Why the tuner made a decision: inputs, rule, guardrails, counterfactual
   sim --config FILE        Run the fault-injecting upstream simulator. See: meshtune sim --help
-  demo                     Run the quickstart demo with a live view. See: meshtune demo --help
   validate FILE...         Validate proxy (kind: ProxyConfig) or simulator (kind: SimConfig) YAML files
   help                     Show this help
 
@@ -72,6 +84,18 @@ async function main(argv: string[]): Promise<number> {
       return validate(rest);
     case "demo":
       return runDemo(rest);
+    case "tuner":
+      return runTuner(rest);
+    case "collector":
+      return runCollector(rest);
+    case "engine":
+      return runEngine(rest);
+    case "actuator":
+      return runActuator(rest);
+    case "status":
+      return runStatus(rest);
+    case "explain":
+      return runExplain(rest);
     default:
       console.error(`meshtune: unknown command '${cmd}'\n\n${HELP}`);
       return 2;
@@ -83,7 +107,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
     // Commands that serve until a signal resolve only when done; exit explicitly so stray
     // handles (watchers, keep-alive sockets) cannot keep a finished command alive.
-    if (code !== 0 || !["proxy", "sim", "demo"].includes(process.argv[2] ?? "")) return;
+    if (
+      code !== 0 ||
+      !["proxy", "sim", "demo", "tuner", "collector", "engine", "actuator"].includes(process.argv[2] ?? "")
+    )
+      return;
     process.exit(code);
   },
   (err: unknown) => {

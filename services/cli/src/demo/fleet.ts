@@ -1,0 +1,164 @@
+/**
+ * The demo's processes: the upstream simulator (three external services, five endpoints
+ * each, two zones) and two fleets of real `meshtune proxy` processes with identical configs —
+ * one connected to the tuner (OTLP to the collector, snapshots from Redis), one alone.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CONFIG_API_VERSION, type ProxyConfigInput } from "@meshtune/contracts";
+import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { ENDPOINTS_PER_SERVICE, SERVICES, type ServiceName, simName, zoneOf } from "./story.js";
+
+const CLI_MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
+
+export async function startStorySimulator(): Promise<Simulator> {
+  return startSimulatorWith(
+    SERVICES.flatMap((s) =>
+      Array.from({ length: ENDPOINTS_PER_SERVICE }, (_, i) => ({
+        name: simName(s.cluster, i),
+        zone: zoneOf(i),
+        faults: { latency: { dist: "lognormal" as const, medianMs: 3, sigma: 0.3 } },
+      })),
+    ),
+  );
+}
+
+/** The proxy configuration every proxy of both fleets runs (minus removed endpoints). */
+export function proxyConfig(opts: {
+  sim: Simulator;
+  listenerPort: number;
+  adminPort: number;
+  removed: ReadonlySet<string>;
+}): ProxyConfigInput {
+  return {
+    apiVersion: CONFIG_API_VERSION,
+    kind: "ProxyConfig",
+    proxy: {
+      zone: "zone-a",
+      listener: { host: "127.0.0.1", port: opts.listenerPort },
+      admin: { host: "127.0.0.1", port: opts.adminPort },
+      drainTimeoutMs: 3000,
+    },
+    routes: SERVICES.map((s) => ({ match: { host: s.host }, cluster: s.cluster })),
+    clusters: SERVICES.map((s) => ({
+      name: s.cluster,
+      discovery: {
+        type: "static" as const,
+        endpoints: Array.from({ length: ENDPOINTS_PER_SERVICE }, (_, i) => i)
+          .filter((i) => !opts.removed.has(simName(s.cluster, i)))
+          .map((i) => ({ address: "127.0.0.1", port: opts.sim.endpoint(simName(s.cluster, i)).port, zone: zoneOf(i) })),
+      },
+      lb: { policy: "least_request" as const },
+      pool: { minWarm: 1, maxConnections: 32, connectTimeoutMs: 500 },
+      warmup: { deadlineMs: 2000 },
+      healthCheck: { path: "/health", intervalMs: 2000, timeoutMs: 500 },
+      outlier: { maxEjectionPercent: 40, consecutiveLocalOriginFailures: 3 },
+      retry: { maxRetries: 1 },
+      requestTimeoutMs: 3000,
+    })),
+  };
+}
+
+export interface DemoProxy {
+  id: string;
+  fleet: FleetName;
+  listenerUrl: string;
+  adminUrl: string;
+  configFile: string;
+  /** Rewrites the config file (the proxy reloads it on change). */
+  reconfigure(removed: ReadonlySet<string>): void;
+  stop(): Promise<void>;
+}
+export type FleetName = "tuned" | "alone";
+
+export interface StartFleetOptions {
+  fleet: FleetName;
+  size: number;
+  sim: Simulator;
+  dir: string;
+  /** Extra `meshtune proxy` flags (tuner connection for the tuned fleet). */
+  flags: readonly string[];
+}
+
+export async function startFleet(opts: StartFleetOptions): Promise<DemoProxy[]> {
+  mkdirSync(opts.dir, { recursive: true });
+  const proxies: DemoProxy[] = [];
+  try {
+    for (let i = 1; i <= opts.size; i++) proxies.push(await startProxy(opts, `${opts.fleet}-${i}`));
+    await Promise.all(proxies.map((p) => waitReady(p.adminUrl, 20_000)));
+    return proxies;
+  } catch (err) {
+    await Promise.all(proxies.map((p) => p.stop()));
+    throw err;
+  }
+}
+
+async function startProxy(opts: StartFleetOptions, id: string): Promise<DemoProxy> {
+  const [listenerPort, adminPort] = [await freePort(), await freePort()];
+  const configFile = join(opts.dir, `${id}.yaml`);
+  const write = (removed: ReadonlySet<string>) =>
+    writeFileSync(
+      configFile,
+      JSON.stringify(proxyConfig({ sim: opts.sim, listenerPort, adminPort, removed }), null, 1),
+    );
+  write(new Set());
+  const log = createWriteStream(join(opts.dir, `${id}.log`));
+  const child = spawn(process.execPath, [CLI_MAIN, "proxy", "--config", configFile, "--id", id, ...opts.flags], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return {
+    id,
+    fleet: opts.fleet,
+    listenerUrl: `http://127.0.0.1:${listenerPort}`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    configFile,
+    reconfigure: write,
+    stop: () => stopChild(child),
+  };
+}
+
+/** SIGTERM (the proxy drains), then SIGKILL after 5 s. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(adminUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(`${adminUrl}/ready`);
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`proxy at ${adminUrl} not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const serviceOf = (cluster: ServiceName) => SERVICES.find((s) => s.cluster === cluster)!;
