@@ -66,6 +66,7 @@ export class FleetSim {
   readonly #ejected = new Set<string>();
   readonly #weights = new Map<string, number>();
   #t = 0;
+  #last: EndpointWindow[] = [];
 
   constructor(opts: FleetSimOptions) {
     this.#o = {
@@ -119,6 +120,7 @@ export class FleetSim {
     const second: EndpointWindow[] = names.map((name, i) =>
       this.#endpointSecond(name, i, ms, live.length, totalWeight),
     );
+    this.#last = second;
     second.forEach((s, i) => {
       this.#short[i]?.push(s);
       this.#long[i]?.push(s);
@@ -213,6 +215,21 @@ export class FleetSim {
         w.healthyByProxy[p] = (w.healthyByProxy[p] ?? 0) + 1;
       }
     }
+  }
+
+  /** The one-second windows of the last step (what the collector writes as one bucket). */
+  lastSecond(): readonly EndpointWindow[] {
+    return this.#last;
+  }
+
+  /** Fast signals seen in the last step. */
+  lastSignals(): FastSignal[] {
+    const at = this.now;
+    return this.#signals.filter((s) => s.at >= at - 1000 && s.at < at);
+  }
+
+  get proxies(): number {
+    return this.#o.proxies;
   }
 
   windows(): ClusterWindows {
