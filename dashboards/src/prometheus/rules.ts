@@ -83,7 +83,8 @@ export const RECORDING_GROUPS: RuleGroup<RecordingRule>[] = [
       { record: RECORDED.upstreamRate, expr: sumBy(ep, rate(P.requests, "", "1m")) },
       {
         record: RECORDED.upstreamErrorRatio,
-        expr: `${sumBy(ep, rate(P.requests, errorClasses, "1m"))} / ${sumBy(ep, rate(P.requests, "", "1m"))}`,
+        // `or total * 0`: an endpoint without errors has no 5xx/error series; its ratio is 0, not absent.
+        expr: `(${sumBy(ep, rate(P.requests, errorClasses, "1m"))} or ${sumBy(ep, rate(P.requests, "", "1m"))} * 0) / ${sumBy(ep, rate(P.requests, "", "1m"))}`,
       },
       { record: RECORDED.upstreamP50, expr: quantile(0.5, P.requestDuration, ep, "", "1m") },
       { record: RECORDED.upstreamP99, expr: quantile(0.99, P.requestDuration, ep, "", "1m") },
