@@ -6,8 +6,8 @@ import { readFileSync, watch } from "node:fs";
 import os from "node:os";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError } from "@meshtune/contracts";
-import { EgressProxy } from "@meshtune/dataplane";
+import { ConfigError, formatIssues, parseProxyConfig } from "@meshtune/contracts";
+import { announce, EgressProxy, receiveVerdicts, verdictSender, WorkerPrimary, workerId } from "@meshtune/dataplane";
 import pino from "pino";
 import { readYamlFile } from "./config-file.js";
 import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings, startProxyControl } from "./control/index.js";
@@ -36,6 +36,9 @@ Options:
       --metrics-interval-ms MS
                         OTLP metrics push interval (env OTEL_METRIC_EXPORT_INTERVAL; default ${TELEMETRY_DEFAULTS.metricsIntervalMs})
       --no-telemetry    No traces, no metrics, no /metrics (env OTEL_SDK_DISABLED=true)
+      --workers N|auto  Worker processes sharing the listener (SO_REUSEPORT), each with its own pools;
+                        outlier and warm-up verdicts are shared, the admin API reports the whole proxy
+                        (default: proxy.workers from the config, 1; auto = one per core)
 ${CONTROL_HELP}
   -h, --help            Show this help
 
@@ -54,6 +57,7 @@ export async function runProxy(argv: string[]): Promise<number> {
       "trace-sample-ratio": { type: "string" },
       "metrics-interval-ms": { type: "string" },
       "no-telemetry": { type: "boolean", default: false },
+      workers: { type: "string" },
       ...CONTROL_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
@@ -97,9 +101,17 @@ export async function runProxy(argv: string[]): Promise<number> {
   const rawProxy = (raw as { proxy?: { id?: string; zone?: string } } | undefined)?.proxy;
   const rawId = rawProxy?.id;
   const id = values.id ?? rawId ?? `${os.hostname()}-${process.pid}`;
+  // --workers N: this process becomes the primary (workers/primary.ts in the data plane).
+  const wid = workerId();
+  const workers = resolveWorkers(values.workers ?? (rawProxy as { workers?: unknown } | undefined)?.workers);
+  if (workers === undefined) {
+    console.error("meshtune proxy: --workers must be a positive integer or auto");
+    return 2;
+  }
+  if (workers > 1 && wid === undefined) return runPrimary(raw, file, id, workers, log);
   const telemetry = tset.value.enabled
     ? new ProxyTelemetry({
-        instanceId: id,
+        instanceId: wid === undefined ? id : `${id}-w${wid}`,
         zone: typeof rawProxy?.zone === "string" ? rawProxy.zone : undefined,
         otlpEndpoint: tset.value.otlpEndpoint,
         sampleRatio: tset.value.sampleRatio,
@@ -107,14 +119,17 @@ export async function runProxy(argv: string[]): Promise<number> {
         log: (level, msg, fields) => log[level](fields ?? {}, msg),
       })
     : undefined;
+  const sendVerdict = wid === undefined ? undefined : verdictSender(wid);
   const proxy = new EgressProxy(
     {
       readCa: (p) => readFileSync(p, "utf8"),
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
       hooks: telemetry?.hooks,
       admin: telemetry ? { routes: telemetry.adminRoutes } : undefined,
+      ...(wid === undefined ? {} : { worker: { admin: { host: "127.0.0.1", port: 0 } } }),
       onClusterEvent: (ev) => {
         telemetry?.onClusterEvent(ev);
+        sendVerdict?.(ev);
         if (ev.type === "warmup_done" && ev.failed > 0)
           log.warn(
             { cluster: ev.cluster, endpoint: ev.host.key, ready: ev.ready, failed: ev.failed, reason: ev.failures[0] },
@@ -138,6 +153,10 @@ export async function runProxy(argv: string[]): Promise<number> {
   // run-time reloads are telemetry's fast signals.
   telemetry?.configApplied({ kind: "config", version, result: first.status, source: file });
   await proxy.start();
+  if (wid !== undefined) {
+    receiveVerdicts(proxy);
+    announce(proxy, wid);
+  }
   const l = proxy.listenerAddress;
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
@@ -199,6 +218,43 @@ export async function runProxy(argv: string[]): Promise<number> {
       const r = await proxy.shutdown();
       await telemetry?.shutdown();
       log.info({ inFlightAtDeadline: r.inFlightAtDeadline }, "stopped");
+      resolve(0);
+    };
+    process.once("SIGTERM", () => void stop("SIGTERM"));
+    process.once("SIGINT", () => void stop("SIGINT"));
+  });
+}
+
+/** --workers / proxy.workers: a count, "auto" (one per core), or undefined when invalid. */
+function resolveWorkers(v: unknown): number | undefined {
+  if (v === undefined || v === null) return 1;
+  if (v === "auto") return os.availableParallelism();
+  const n = typeof v === "number" ? v : Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
+/** The primary of a multi-worker proxy: forks the workers, relays verdicts, serves the admin API. */
+async function runPrimary(raw: unknown, file: string, id: string, workers: number, log: pino.Logger): Promise<number> {
+  const parsed = parseProxyConfig(raw);
+  if (!parsed.ok) {
+    console.error(`invalid config ${file}:\n${formatIssues(parsed.issues)}`);
+    return 1;
+  }
+  const cfg = parsed.value.proxy;
+  const primary = new WorkerPrimary({
+    workers,
+    id,
+    admin: cfg.admin,
+    drainTimeoutMs: cfg.drainTimeoutMs,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+  });
+  await primary.start();
+  log.info({ workers, admin: `${cfg.admin.host}:${cfg.admin.port}`, id }, "proxy primary started");
+  process.on("SIGHUP", () => primary.signal("SIGHUP"));
+  return new Promise<number>((resolve) => {
+    const stop = async (sig: string) => {
+      log.info({ signal: sig }, "stopping workers");
+      await primary.stop();
       resolve(0);
     };
     process.once("SIGTERM", () => void stop("SIGTERM"));

@@ -118,6 +118,7 @@ export function createAdminHandler(proxy: EgressProxy, extras: AdminExtras = {})
         return json(200, {
           proxy: proxy.id,
           inFlight: proxy.inFlight,
+          requests: proxy.requestsHandled,
           admission: describeAdmission(proxy),
           clusters: [...proxy.clusters.values()].map((rt) => describeCluster(rt, monoToWall(proxy.now))),
         });

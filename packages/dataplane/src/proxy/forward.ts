@@ -105,6 +105,8 @@ export class Forwarder implements AttemptSink {
   readonly #clock: Clock;
   /** Requests in flight through the listener (drain waits for 0). */
   inFlight = 0;
+  /** Requests handled since start (the request path writes it; admin and workers read it). */
+  handled = 0;
   #activeRetries = 0;
   #overloaded: () => boolean = () => false;
   /** While the request path is warmed before /ready: the token its requests carry. */
@@ -142,6 +144,7 @@ export class Forwarder implements AttemptSink {
     const startedAt = this.#clock.now();
     const silent = this.#warmToken !== undefined && req.headers[WARM_HEADER] === this.#warmToken;
     const hooks = silent ? NO_HOOKS : this.#hooks;
+    if (!silent) this.handled++;
     const ctx = hooks.onRequestStart?.(req);
     const method = req.method ?? "GET";
     const target = parseTarget(req.url ?? "/");

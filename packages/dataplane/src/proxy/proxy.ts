@@ -40,6 +40,12 @@ export interface ProxyDeps {
    * user requests run compiled code (warm-path.ts). Default WARM_REQUESTS; 0 turns it off.
    */
   warmRequests?: number;
+  /**
+   * Multi-worker mode (workers/): the listener is bound with SO_REUSEPORT so every worker
+   * accepts on the same address, and the admin API listens where given (an ephemeral
+   * loopback port: the primary serves the configured admin address).
+   */
+  worker?: { admin: { host: string; port: number } };
 }
 
 export const WARM_REQUESTS = 200;
@@ -87,6 +93,10 @@ export class EgressProxy {
   }
   get inFlight(): number {
     return this.#forwarder?.inFlight ?? 0;
+  }
+  /** Downstream requests handled since start. */
+  get requestsHandled(): number {
+    return this.#forwarder?.handled ?? 0;
   }
   /** Monotonic now of the injected clock (ms). */
   readonly now = (): number => this.#deps.clock.now();
@@ -245,9 +255,11 @@ export class EgressProxy {
       fwd.handle(req, res);
     });
     this.#admin = http.createServer(createAdminHandler(this, this.#deps.admin));
+    const worker = this.#deps.worker;
+    const adminAt = worker?.admin ?? cfg.proxy.admin;
     await Promise.all([
-      listen(this.#listener, cfg.proxy.listener.host, cfg.proxy.listener.port),
-      listen(this.#admin, cfg.proxy.admin.host, cfg.proxy.admin.port),
+      listen(this.#listener, cfg.proxy.listener.host, cfg.proxy.listener.port, worker !== undefined),
+      listen(this.#admin, adminAt.host, adminAt.port, false),
     ]);
     for (const rt of this.clusters.values()) await rt.start();
     const deadlineMs = Math.max(...cfg.clusters.map((c) => c.warmup.deadlineMs));
@@ -267,17 +279,31 @@ export class EgressProxy {
     );
   }
 
-  /** Warm the request path through the listener (warm-path.ts), within the warm-up deadline. */
+  /**
+   * Warm the request path (warm-path.ts), within the warm-up deadline, through a private
+   * loopback listener with the same handler and options as the egress listener: with
+   * several workers on one SO_REUSEPORT address, requests to the shared port would land
+   * in any worker, not this one.
+   */
   async #warmPath(cfg: ProxyConfig, deadline: number): Promise<void> {
     const n = this.#deps.warmRequests ?? WARM_REQUESTS;
-    const port = this.listenerAddress?.port;
-    if (n <= 0 || !port || !this.#forwarder || !cfg.clusters.some((c) => c.warmup.enabled)) return;
+    const fwd = this.#forwarder;
+    const handler = this.#listener?.listeners("request")[0] as http.RequestListener | undefined;
+    if (n <= 0 || !fwd || !handler || !cfg.clusters.some((c) => c.warmup.enabled)) return;
+    const warmServer = createListener(cfg.proxy, handler);
+    await listen(warmServer, "127.0.0.1", 0, false);
+    const port = (warmServer.address() as AddressInfo).port;
     const token = randomUUID();
-    this.#forwarder.setWarmToken(token);
+    fwd.setWarmToken(token);
     const clock = this.#deps.clock;
-    const r = await warmRequestPath(port, warmTargets(cfg), n, token, () => clock.now(), deadline);
-    this.#forwarder.setWarmToken(undefined);
-    this.#log("info", "request path warmed", r);
+    try {
+      const r = await warmRequestPath(port, warmTargets(cfg), n, token, () => clock.now(), deadline);
+      this.#log("info", "request path warmed", r);
+    } finally {
+      fwd.setWarmToken(undefined);
+      warmServer.closeAllConnections();
+      await closeServer(warmServer);
+    }
   }
 
   /**
@@ -330,10 +356,13 @@ function refuse(res: http.ServerResponse, detail: string): void {
   writeError(res, "overloaded", detail);
 }
 
-function listen(server: http.Server, host: string, port: number): Promise<void> {
+function listen(server: http.Server, host: string, port: number, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    // exclusive: a worker binds its own socket, never a handle shared through node:cluster's
+    // primary (which would give every worker's port-0 listener the same port, round-robin).
+    // reusePort: the egress listener of every worker on one address (SO_REUSEPORT).
+    server.listen({ port, host, exclusive: true, ...(reusePort ? { reusePort: true } : {}) }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -1,0 +1,45 @@
+/**
+ * The worker side of `--workers N` (primary.ts): tell the primary where this worker's own
+ * admin API listens and whether it is ready, send it the verdicts this worker decides, and
+ * apply the verdicts other workers decided (peer.ts).
+ */
+import cluster from "node:cluster";
+import type { ClusterEvent } from "../cluster.js";
+import type { EgressProxy } from "../proxy/proxy.js";
+import { applyVerdict, isPeerVerdict, verdictOf } from "./peer.js";
+import type { WorkerHello } from "./primary.js";
+
+/** This process's worker id under a multi-worker primary, else undefined. */
+export function workerId(): number | undefined {
+  if (!cluster.isWorker) return undefined;
+  const id = Number(process.env.MESHTUNE_WORKER_ID);
+  return Number.isInteger(id) && id > 0 ? id : cluster.worker?.id;
+}
+
+/** Cluster-event hook: forwards this worker's own verdicts to the primary. */
+export function verdictSender(id: number): (ev: ClusterEvent) => void {
+  return (ev) => {
+    const v = verdictOf(ev, id);
+    if (v && process.send) process.send(v);
+  };
+}
+
+/** Applies peers' verdicts to `proxy`; returns the unsubscribe function. */
+export function receiveVerdicts(proxy: EgressProxy): () => void {
+  const onMessage = (m: unknown) => {
+    if (isPeerVerdict(m)) applyVerdict(proxy, m);
+  };
+  process.on("message", onMessage);
+  return () => process.off("message", onMessage);
+}
+
+/** Reports this worker's admin port and readiness to the primary. */
+export function announce(proxy: EgressProxy, id: number): void {
+  const hello: WorkerHello = {
+    type: "meshtune:worker",
+    id,
+    adminPort: proxy.adminAddress?.port ?? 0,
+    ready: proxy.ready,
+  };
+  process.send?.(hello);
+}

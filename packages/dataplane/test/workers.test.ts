@@ -1,0 +1,99 @@
+/**
+ * `--workers N` (issue #15): workers share the egress listener (SO_REUSEPORT) and each has its
+ * own pools; a verdict decided in one worker applies in all; the primary's admin API reports
+ * the whole proxy. Real processes (node:cluster) from the built package (test/fixtures).
+ */
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+import { Agent, request } from "undici";
+import { describe, expect, it } from "vitest";
+import { WorkerPrimary } from "../src/index.js";
+import { autoCleanup, eventually, proxyConfig, sim, staticEndpoints } from "./helpers.js";
+
+const { track, defer } = autoCleanup();
+const FIXTURE = fileURLToPath(new URL("./fixtures/worker.mjs", import.meta.url));
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+type Ep = { endpoint: string; flags: Record<string, string>; outlier: { ejected: boolean; reason?: string } };
+type WorkerView = { worker: number; body: { requests: number; clusters: { endpoints: Ep[] }[] } };
+
+async function getJson(port: number, path: string) {
+  const r = await request(`http://127.0.0.1:${port}${path}`);
+  return (await r.body.json()) as Record<string, unknown>;
+}
+
+describe("multi-worker proxy", () => {
+  it("serves on every worker, shares an ejection decided in one, and reports the whole proxy", async () => {
+    const s = track(await sim([{ name: "a" }, { name: "b" }, { name: "c" }]));
+    const port = await freePort();
+    const cfg = proxyConfig(
+      {
+        discovery: { type: "static", endpoints: staticEndpoints(s) },
+        lb: { policy: "round_robin" },
+        healthCheck: { enabled: false },
+        outlier: { consecutive5xx: 2, maxEjectionPercent: 100, baseEjectionTimeMs: 60_000 },
+        retry: { maxRetries: 0 },
+      },
+      { proxy: { listener: { port } } },
+    );
+    const primary = new WorkerPrimary({
+      workers: 2,
+      exec: FIXTURE,
+      env: { MESHTUNE_TEST_CONFIG: JSON.stringify(cfg) },
+      admin: { host: "127.0.0.1", port: 0 },
+      id: "test",
+      drainTimeoutMs: 1_000,
+    });
+    defer(() => primary.stop());
+    await primary.start();
+    await eventually(() => primary.ready, 20_000);
+    const admin = (primary.adminAddress as net.AddressInfo).port;
+    expect((await request(`http://127.0.0.1:${admin}/ready`)).statusCode).toBe(200);
+
+    // A request reaches every worker: new connections until both have served (bounded).
+    const workers = async () => (await getJson(admin, "/workers")).workers as WorkerView[];
+    for (let i = 0; i < 200; i++) {
+      const r = await request(`http://127.0.0.1:${port}/`, {
+        headers: { host: "api.example.com", connection: "close" },
+      });
+      await r.body.dump();
+      if (i % 10 === 9 && (await workers()).every((w) => w.body.requests > 0)) break;
+    }
+    const served = await workers();
+    expect(served.map((w) => w.body.requests > 0)).toEqual([true, true]);
+    const merged = await getJson(admin, "/clusters");
+    expect(merged.requests).toBe(served.reduce((n, w) => n + w.body.requests, 0));
+
+    // 5xx on one keep-alive connection: only the worker holding it sees them and ejects.
+    const one = new Agent({ connections: 1 });
+    defer(() => one.close());
+    for (let i = 0; i < 6; i++) {
+      const r = await request(`http://127.0.0.1:${port}/?status=500`, {
+        headers: { host: "api.example.com" },
+        dispatcher: one,
+      });
+      await r.body.dump();
+    }
+    const ejections = async () =>
+      (await workers()).map((w) =>
+        w.body.clusters[0]!.endpoints.filter((e) => e.outlier.ejected).map((e) => `${e.endpoint} ${e.outlier.reason}`),
+      );
+    await eventually(async () => {
+      const [w1, w2] = await ejections();
+      return (w1?.length ?? 0) > 0 && w1?.length === w2?.length;
+    }, 10_000);
+    const [w1, w2] = await ejections();
+    const own = [...w1!, ...w2!].filter((x) => !x.includes(" peer_"));
+    const peer = [...w1!, ...w2!].filter((x) => x.includes(" peer_"));
+    // Each endpoint ejected once by the worker that saw its 5xx, and as a peer verdict in the other.
+    expect(own.length).toBeGreaterThan(0);
+    expect(peer.map((x) => x.split(" ")[0]).sort()).toEqual(own.map((x) => x.split(" ")[0]).sort());
+  }, 60_000);
+});
