@@ -14,16 +14,18 @@ export interface ActWorld {
   surge: Map<ServiceName, number>;
 }
 
-/** Before the fleets start: faults that warm-up must meet (the black hole). */
-export async function applyEarly(world: ActWorld, fault: Fault): Promise<void> {
-  if (fault.type === "black_hole")
-    await world.sim.endpoint(simName(fault.service, fault.endpoint)).setFaults({ blackHole: true });
+/** Before the fleets start: faults that warm-up must meet (the black hole). True when applied. */
+export async function applyEarly(world: ActWorld, fault: Fault): Promise<boolean> {
+  if (fault.type !== "black_hole") return false;
+  await world.sim.endpoint(simName(fault.service, fault.endpoint)).setFaults({ blackHole: true });
+  return true;
 }
 
 export async function applyFault(world: ActWorld, fault: Fault): Promise<void> {
   switch (fault.type) {
     case "black_hole":
-      return applyEarly(world, fault);
+      await applyEarly(world, fault);
+      return;
     case "slow":
       await world.sim
         .endpoint(simName(fault.service, fault.endpoint))

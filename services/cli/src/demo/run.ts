@@ -123,8 +123,15 @@ export async function runDemo(argv: string[]): Promise<number> {
     console.log("starting the upstream simulator (3 services × 5 endpoints) ...");
     const sim = await startStorySimulator();
     stack.push(() => sim.close());
+    // Closed after the tuner: the run's keys are deleted once nothing writes them any more.
+    const watcher = new TuneWatcher({ redisUrl, prefix, fleetSize: o.proxies, sim });
+    stack.push(async () => {
+      await watcher.purge();
+      await watcher.close();
+    });
     const world: ActWorld = { sim, proxies: [], removed: new Set(), surge: new Map() };
-    for (const act of story) if (act.startS === 0) await applyEarly(world, act.fault);
+    const early = story[0]!;
+    const appliedEarly = await applyEarly(world, early.fault);
 
     console.log("starting the tuner (collector, engine, actuator) ...");
     const tuner: Tuner = await startTuner({
@@ -160,8 +167,6 @@ export async function runDemo(argv: string[]): Promise<number> {
     world.proxies.push(...proxies);
 
     printAddresses({ tuner, tuned, alone, brokers, dir });
-    const watcher = new TuneWatcher({ redisUrl, prefix, fleetSize: o.proxies, sim });
-    stack.push(() => watcher.close());
     const ledger = new TrafficLedger();
     const started = performance.now();
     const traffic = runTraffic({
@@ -184,7 +189,7 @@ export async function runDemo(argv: string[]): Promise<number> {
       if (act !== current) {
         if (current >= 0) endFault(world, story[current]!.fault);
         current = act;
-        if (story[act]!.startS > 0) await applyFault(world, story[act]!.fault);
+        if (!(act === 0 && appliedEarly)) await applyFault(world, story[act]!.fault);
         if (!o.tui) console.log(`--- act ${act + 1}/${story.length} ${story[act]!.name}: ${story[act]!.what}`);
       }
       await watcher.refresh(started);

@@ -13,6 +13,7 @@ export class TuneWatcher {
   readonly #redis: Redis;
   readonly #keys: ReturnType<typeof redisKeys>;
   readonly #fleetSize: number;
+  readonly #prefix: string;
   readonly #printed = new Set<string>();
   #all: Decision[] = [];
   #convergence: Convergence[] = [];
@@ -23,6 +24,7 @@ export class TuneWatcher {
     this.#redis = createRedis(opts.redisUrl, { name: "meshtune-demo" });
     this.#redis.on("error", () => undefined);
     this.#keys = redisKeys(opts.prefix);
+    this.#prefix = opts.prefix;
     this.#fleetSize = opts.fleetSize;
     this.names = new Map(opts.sim.endpoints.map((e) => [`127.0.0.1:${e.port}`, e.name]));
   }
@@ -86,6 +88,20 @@ export class TuneWatcher {
       counts[i === -1 ? story.length - 1 : i]!++;
     }
     return counts;
+  }
+
+  /** Deletes every key of this demo run (its own prefix), so runs leave nothing behind in Redis. */
+  async purge(): Promise<void> {
+    // The run's own keys, and BullMQ's below the hash-tagged queue prefix.
+    for (const match of [`${this.#prefix}:*`, `${this.#keys.queuePrefix()}*`]) {
+      let cursor = "0";
+      for (let i = 0; i < 10_000; i++) {
+        const [next, keys] = await this.#redis.scan(cursor, "MATCH", match, "COUNT", 500);
+        if (keys.length > 0) await this.#redis.unlink(...keys);
+        cursor = next;
+        if (cursor === "0") break;
+      }
+    }
   }
 
   async close(): Promise<void> {
