@@ -75,6 +75,8 @@ export const overhead: Scenario = {
     }
     const m = out.meshtune;
     const added = pick(m, "addedP50Ms");
+    const added99 = pick(m, "addedP99Ms");
+    const rss = pick(m, "rssMiB");
     const cpuM = pick(m, "cpuMsPer1000Requests");
     const cpuN = pick(out.nginx, "cpuMsPer1000Requests");
     const cpuRatio = cpuM !== undefined && cpuN ? Math.round((cpuM / cpuN) * 100) / 100 : undefined;
@@ -87,11 +89,26 @@ export const overhead: Scenario = {
         met: added === undefined ? null : added <= 0.2,
       },
       {
-        goal: "CPU per request ≤ 3× NGINX's",
+        goal: "proxy overhead p99 ≤ 2 ms at 2k rps",
         system: "meshtune",
-        target: "≤ 3.0× NGINX",
+        target: "≤ 2 ms",
+        value: added99 ?? null,
+        met: added99 === undefined ? null : added99 <= 2,
+      },
+      {
+        goal: "RSS ≤ 96 MiB at 2k rps",
+        system: "meshtune",
+        target: "≤ 96 MiB",
+        value: rss ?? null,
+        met: rss === undefined ? null : rss <= 96,
+        note: `HAProxy ${fmt(pick(out.haproxy, "rssMiB"), 0)} MiB, NGINX ${fmt(pick(out.nginx, "rssMiB"), 0)} MiB`,
+      },
+      {
+        goal: "CPU per request ≤ 2.5× NGINX's",
+        system: "meshtune",
+        target: "≤ 2.5× NGINX",
         value: cpuRatio ?? null,
-        met: cpuRatio === undefined ? null : cpuRatio <= 3,
+        met: cpuRatio === undefined ? null : cpuRatio <= 2.5,
         note: `meshtune ${fmt(cpuM, 1)} vs NGINX ${fmt(cpuN, 1)} CPU-ms per 1,000 requests`,
       },
     ];
@@ -119,6 +136,7 @@ export const overhead: Scenario = {
     add("added p50 ms", ["addedP50Ms"]);
     add("added p99 ms", ["addedP99Ms"]);
     add("CPU ms / 1k req", ["cpuMsPer1000Requests"], 1);
+    add("RSS MiB", ["rssMiB"], 0);
     add("client errors", ["clientErrors"], 0);
     return rows;
   },

@@ -151,7 +151,7 @@ export const step: Scenario = {
       row("pool-wait p99 ms, 1st second", (x) => fmt(pick(x, "poolWaitFirstSecondAfterStepMs", "p99"), 3)),
       row("latency−upstream p99, after", (x) => fmt(pick(x, "waitExcessAfterStepMs", "p99"))),
       row("latency−upstream p99, 1st s", (x) => fmt(pick(x, "waitExcessFirstSecondMs", "p99"))),
-      row("requests paying handshake", (x) => fmt(pick(x, "requestsPayingHandshakeAfterStep"), 0)),
+      row("slow requests (≥ handshake) after step", (x) => fmt(pick(x, "requestsPayingHandshakeAfterStep"), 0)),
       row("client errors", (x) => fmt(pick(x, "clientErrors"), 0)),
     ];
   },

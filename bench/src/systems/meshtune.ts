@@ -27,6 +27,8 @@ export interface MeshtuneVariant {
   minWarm?: number;
   /** Run the instrumented launcher (pool-wait figures) instead of the CLI. */
   probe?: boolean;
+  /** CLI `--workers N` (several processes on one SO_REUSEPORT listener; the primary serves the admin API). */
+  workers?: number;
 }
 
 export const WARMUP_DEADLINE_MS = 3_000;
@@ -102,7 +104,18 @@ export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {
       const args = v.probe
         ? [...nodeArgs, PROBE, cfgFile]
         : // Telemetry off, as HAProxy's and NGINX's logs are: this measures the data plane.
-          [...nodeArgs, CLI, "proxy", "--config", cfgFile, "--no-watch", "--log-level", "warn", "--no-telemetry"];
+          [
+            ...nodeArgs,
+            CLI,
+            "proxy",
+            "--config",
+            cfgFile,
+            "--no-watch",
+            "--log-level",
+            "warn",
+            "--no-telemetry",
+            ...(v.workers ? ["--workers", String(v.workers)] : []),
+          ];
       const t0 = performance.now();
       const proc = spawnManaged({
         name: label,
