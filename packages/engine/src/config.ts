@@ -19,9 +19,14 @@
  * - pool: connect timeout = p99 of connect latency × 3, clamped to 250 ms .. 10 s; pool limits =
  *   observed concurrency per proxy × 2, clamped to 8 .. 1024.
  * - guardrails: 60 changes per cluster per minute, 30 s dwell before a reversal.
+ * - every rule has `enabled` (default true): an operator can turn one rule off, and the
+ *   benchmark's ablation (bench/src/scenarios/tuner-fleet.ts) measures each rule's effect by
+ *   turning it off alone. A rule that is off proposes nothing; its state is still observed.
  */
 
 export interface EjectConfig {
+  /** false: the rule proposes nothing (state is still observed). */
+  enabled: boolean;
   /** Connect-failure reasons that count as hard failures (one proxy is enough). */
   hardConnectReasons: readonly string[];
   /** Proxies that must agree on soft evidence (5xx / gateway errors / latency outlier). */
@@ -46,6 +51,8 @@ export interface EjectConfig {
 }
 
 export interface WeightConfig {
+  /** false: the rule proposes nothing (state is still observed). */
+  enabled: boolean;
   defaultWeight: number;
   floorWeight: number;
   maxWeight: number;
@@ -60,10 +67,14 @@ export interface WeightConfig {
   /** Cost terms (see rules/weights.ts). */
   errorPenalty: number;
   queuePenalty: number;
+  /** EWMA weight of the newest in-flight excess (per evaluation). */
+  loadSmoothing: number;
   poolPenalty: number;
 }
 
 export interface ForecastConfig {
+  /** false: the rule proposes nothing (state is still observed). */
+  enabled: boolean;
   alpha: number;
   beta: number;
   /** Trend damping φ (holt.ts); 1 = plain Holt. */
@@ -78,6 +89,8 @@ export interface ForecastConfig {
 }
 
 export interface PoolConfig {
+  /** false: the rule proposes nothing (state is still observed). */
+  enabled: boolean;
   connectQuantile: number;
   connectMargin: number;
   minConnectTimeoutMs: number;
@@ -116,6 +129,7 @@ export type EngineConfigInput = {
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   eject: {
+    enabled: true,
     hardConnectReasons: ["refused", "timeout", "tls"],
     softQuorum: 3,
     softErrorRate: 0.5,
@@ -130,6 +144,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     panicThresholdPercent: 50,
   },
   weights: {
+    enabled: true,
     defaultWeight: 100,
     floorWeight: 5,
     maxWeight: 1000,
@@ -140,9 +155,11 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     minRequests: 20,
     errorPenalty: 10,
     queuePenalty: 1,
+    loadSmoothing: 0.2,
     poolPenalty: 1,
   },
   forecast: {
+    enabled: true,
     alpha: 0.5,
     beta: 0.3,
     phi: 0.9,
@@ -154,6 +171,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     stabilisationMs: 300_000,
   },
   pool: {
+    enabled: true,
     connectQuantile: 0.99,
     connectMargin: 3,
     minConnectTimeoutMs: 250,

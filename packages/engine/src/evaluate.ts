@@ -16,7 +16,7 @@ import { ejectRule } from "./rules/eject.js";
 import { advanceForecast, forecastRule } from "./rules/forecast.js";
 import { activePins, pinRule } from "./rules/pins.js";
 import { advancePool, poolRule } from "./rules/pool-tuning.js";
-import { weightRule } from "./rules/weights.js";
+import { advanceLoad, weightRule } from "./rules/weights.js";
 import { applyEffect, observe, switchDryRun } from "./state.js";
 import { clusterStats } from "./stats.js";
 import type { EvaluateContext, EvaluateResult } from "./types.js";
@@ -31,18 +31,19 @@ export function evaluate(ctx: EvaluateContext): EvaluateResult {
   observe(state, stats, config, now);
   const forecast = advanceForecast(state, stats, config);
   const pool = advancePool(state, stats, config, now);
+  advanceLoad(state, stats, config);
   state.lastEvaluatedAt = now;
 
   const rc: RuleContext = { config, stats, state, now };
   const pins = activePins(operator.pins, now);
-  const ejections = ejectRule(rc);
+  const ejections = config.eject.enabled ? ejectRule(rc) : [];
   const ejecting = new Set(ejections.filter((p) => p.kind === "eject").map((p) => p.endpoint ?? ""));
   const proposals = [
     ...pinRule(rc, pins),
     ...ejections,
-    ...weightRule(rc, ejecting),
-    ...forecastRule(rc, forecast, ejecting),
-    ...poolRule(rc, pool),
+    ...(config.weights.enabled ? weightRule(rc, ejecting) : []),
+    ...(config.forecast.enabled ? forecastRule(rc, forecast, ejecting) : []),
+    ...(config.pool.enabled ? poolRule(rc, pool) : []),
   ];
   const guarded = dedupeBlocked(applyGuardrails(proposals, { config, state, now, operator, pins }), state, now);
   const passed = guarded.filter((g: Guarded) => !g.blocked);
