@@ -52,6 +52,8 @@ export interface EndpointState {
   minWarm: TargetState;
   preconnect: TargetState;
   holt: HoltState;
+  /** EWMA of the in-flight excess (rules/weights.ts excessLoad), so one snapshot spike moves nothing. */
+  loadExcess?: number;
   /** Last Unix second of the rate series fed to the forecast. */
   lastRateSecond?: number;
 }
