@@ -3,7 +3,7 @@
  * proxy's report for one cluster are atomic (BullMQ style: KEYS/ARGV documented here, all keys
  * in the cluster's hash tag so the script runs on one Redis Cluster node).
  *
- * KEYS[1] cumulative state hash of (cluster, proxy)    field series -> "start,time,v1,v2,..."
+ * KEYS[1] cumulative state hash of (cluster, proxy)    field series -> MessagePack [start, time, v1, v2, ...]
  * KEYS[2] gauges hash of (cluster, proxy)              field `<ep>|<gauge>` -> "<time ms>|<value>"
  * KEYS[3] proxies sorted set of the cluster            proxy -> last report (Unix ms)
  * KEYS[4..] 1-second bucket hashes, one per distinct second of the batch
@@ -38,33 +38,52 @@ local liveTtl = tonumber(ARGV[5])
 local firstSight = tonumber(ARGV[6])
 local entries = cjson.decode(ARGV[7])
 local counted, skipped = 0, 0
-local used = {}
+local expireAt = {}
+for x in string.gmatch(ARGV[3], '[^,]+') do expireAt[#expireAt + 1] = tonumber(x) end
+-- bucket index -> field -> increment
+local incr = {}
+local function add(inc, field, x) inc[field] = (inc[field] or 0) + x end
+
+-- Redis Lua passes at most ~8000 values to one call: long argument lists go in chunks.
+local function chunked(cmd, key, list)
+  local n = #list
+  for i = 1, n, 1000 do
+    redis.call(cmd, key, unpack(list, i, math.min(i + 999, n)))
+  end
+end
 
 local function fmt(x)
   if x == math.floor(x) and math.abs(x) < 1e15 then return string.format('%d', x) end
   return string.format('%.17g', x)
 end
 
-local function parse(s)
-  local t = {}
-  for x in string.gmatch(s, '[^,]+') do t[#t + 1] = tonumber(x) end
-  return t
+-- Every state and gauge the batch touches, each read once (HMGET), written once (HSET) at the end.
+local seriesNames, gaugeNames = {}, {}
+for _, e in ipairs(entries) do
+  if e[1] == 'g' then gaugeNames[#gaugeNames + 1] = e[2]
+  elseif e[8] ~= 'd' then seriesNames[#seriesNames + 1] = e[2] end
 end
-
-local function encode(start, time, v)
-  local parts = { fmt(start), fmt(time) }
-  for i = 1, #v do parts[#parts + 1] = fmt(v[i]) end
-  return table.concat(parts, ',')
+local state, gaugeState = {}, {}
+for i = 1, #seriesNames, 1000 do
+  local got = redis.call('HMGET', cum, unpack(seriesNames, i, math.min(i + 999, #seriesNames)))
+  for j = 1, #got do
+    if got[j] then state[seriesNames[i + j - 1]] = cmsgpack.unpack(got[j]) end
+  end
 end
+for i = 1, #gaugeNames, 1000 do
+  local got = redis.call('HMGET', gauges, unpack(gaugeNames, i, math.min(i + 999, #gaugeNames)))
+  for j = 1, #got do
+    if got[j] then gaugeState[gaugeNames[i + j - 1]] = tonumber(string.match(got[j], '^[^|]+')) end
+  end
+end
+local stateOut, gaugeOut = {}, {}
 
 -- The delta of a cumulative point (nil = count nothing) and whether the state moves on.
-local function delta(series, start, time, v)
-  local raw = redis.call('HGET', cum, series)
-  if not raw then
+local function delta(p, start, time, v)
+  if not p then
     if start >= firstSight then return v, true end
     return nil, true
   end
-  local p = parse(raw)
   local start0, time0 = p[1], p[2]
   if start > start0 then return v, true end
   if start < start0 or time <= time0 then return nil, false end
@@ -81,33 +100,45 @@ end
 
 for _, e in ipairs(entries) do
   if e[1] == 'g' then
-    local prev = redis.call('HGET', gauges, e[2])
-    local t0 = prev and tonumber(string.match(prev, '^[^|]+')) or -1
-    if e[3] > t0 then redis.call('HSET', gauges, e[2], fmt(e[3]) .. '|' .. fmt(e[4])) end
+    local t0 = gaugeState[e[2]] or -1
+    if e[3] > t0 then
+      gaugeState[e[2]] = e[3]
+      gaugeOut[#gaugeOut + 1] = e[2]
+      gaugeOut[#gaugeOut + 1] = fmt(e[3]) .. '|' .. fmt(e[4])
+    end
     counted = counted + 1
   else
     local kind, series, start, time, bi, field, pfield, temporality, v =
       e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9]
     local d, advance
-    if temporality == 'd' then d, advance = v, false else d, advance = delta(series, start, time, v) end
-    if advance then redis.call('HSET', cum, series, encode(start, time, v)) end
+    if temporality == 'd' then d, advance = v, false else d, advance = delta(state[series], start, time, v) end
+    if advance then
+      local p = { start, time }
+      for i = 1, #v do p[i + 2] = v[i] end
+      state[series] = p
+      stateOut[#stateOut + 1] = series
+      stateOut[#stateOut + 1] = cmsgpack.pack(p)
+    end
     if d == nil then
       skipped = skipped + 1
     else
       counted = counted + 1
       if bi > 0 then
-        local bucket = KEYS[3 + bi]
-        used[bi] = true
+        local inc = incr[bi]
+        if not inc then
+          inc = {}
+          incr[bi] = inc
+        end
         if kind == 'c' then
           if d[1] ~= 0 then
-            redis.call('HINCRBYFLOAT', bucket, field, fmt(d[1]))
-            if pfield ~= '' and d[1] > 0 then redis.call('HINCRBYFLOAT', bucket, pfield, fmt(d[1])) end
+            add(inc, field, d[1])
+            if pfield ~= '' and d[1] > 0 then add(inc, pfield, d[1]) end
           end
         elseif d[1] ~= 0 then
-          redis.call('HINCRBY', bucket, field .. '|n', fmt(d[1]))
-          redis.call('HINCRBYFLOAT', bucket, field .. '|sum', fmt(d[2]))
+          add(inc, field .. '|n', d[1])
+          add(inc, field .. '|sum', d[2])
           for i = 3, #d do
-            if d[i] ~= 0 then redis.call('HINCRBY', bucket, field .. '|b' .. (i - 3), fmt(d[i])) end
+            if d[i] ~= 0 then add(inc, field .. '|b' .. (i - 3), d[i]) end
           end
         end
       end
@@ -115,10 +146,29 @@ for _, e in ipairs(entries) do
   end
 end
 
-local expireAt = parse(ARGV[3])
-for i = 1, #expireAt do
-  if used[i] then redis.call('EXPIREAT', KEYS[3 + i], expireAt[i]) end
+-- Bucket increments: one HMGET and one HSET per bucket instead of a HINCRBY per field (the
+-- script is atomic, so read-add-write here is what HINCRBYFLOAT would do, with far fewer calls).
+for bi, inc in pairs(incr) do
+  local bucket = KEYS[3 + bi]
+  local fields = {}
+  for f in pairs(inc) do fields[#fields + 1] = f end
+  local out = {}
+  for i = 1, #fields, 1000 do
+    local got = redis.call('HMGET', bucket, unpack(fields, i, math.min(i + 999, #fields)))
+    for j = 1, #got do
+      local f = fields[i + j - 1]
+      out[#out + 1] = f
+      out[#out + 1] = fmt((tonumber(got[j]) or 0) + inc[f])
+    end
+  end
+  if #out > 0 then
+    chunked('HSET', bucket, out)
+    redis.call('EXPIREAT', bucket, expireAt[bi])
+  end
 end
+if #stateOut > 0 then chunked('HSET', cum, stateOut) end
+if #gaugeOut > 0 then chunked('HSET', gauges, gaugeOut) end
+
 redis.call('EXPIRE', cum, stateTtl)
 if redis.call('EXISTS', gauges) == 1 then redis.call('EXPIRE', gauges, liveTtl) end
 redis.call('ZADD', proxies, now, proxy)
