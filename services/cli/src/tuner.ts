@@ -10,7 +10,7 @@ import { startActuator } from "@meshtune/actuator";
 import { createJsonlEventPublisher, redactUrl } from "@meshtune/adapters";
 import { startCollector } from "@meshtune/collector";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
-import { startEngineWorker } from "@meshtune/engine-service";
+import { type EngineWorkerOptions, startEngineWorker } from "@meshtune/engine-service";
 import pino from "pino";
 
 export interface TunerOptions {
@@ -25,6 +25,8 @@ export interface TunerOptions {
   collector?: { host?: string; port?: number };
   admin?: { host?: string; port?: number; token?: string };
   evaluationIntervalMs?: number;
+  /** Engine rule settings over the defaults (e.g. one rule off: `{ eject: { enabled: false } }`). */
+  engineConfig?: EngineWorkerOptions["config"];
   dryRun?: boolean;
   /** Logs go here (JSON lines) instead of stdout. */
   logFile?: string;
@@ -63,6 +65,7 @@ export async function startTuner(o: TunerOptions): Promise<Tuner> {
       redisUrl: o.redisUrl,
       prefix: o.prefix,
       dryRun: o.dryRun,
+      config: o.engineConfig,
       // One process, one set of process metrics (the collector's registry has them).
       processMetrics: false,
       logger: logger.child({ component: "engine" }),
