@@ -100,9 +100,6 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
     now: opts.now ?? Date.now,
   };
 
-  // One run per cluster at a time; a trigger during a run asks for one more run after it.
-  const running = new Map<string, Promise<void>>();
-  const again = new Set<string>();
   let closed = false;
 
   /** Anything after the cursor? Two reads without the lock, so an idle cluster costs little. */
@@ -115,43 +112,50 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
     return id !== undefined && streamIdAfter(id, cursor ?? undefined);
   }
 
-  async function work(cluster: string): Promise<void> {
-    try {
-      if (await hasNewDecisions(cluster)) await actuateCluster(ctx, cluster);
-    } catch (err) {
-      metrics.redisErrors.inc({ op: "actuate" });
-      logger.error({ cluster, err: errorMessage(err) }, "actuation failed; retried on the next scan");
-    }
-    const flushed = await ctx.relay.flush(cluster);
-    if (!flushed.ok) {
-      metrics.kafkaErrors.inc();
-      logger.warn({ cluster, error: flushed.error }, "events wait in the outbox");
-    }
-    const depth = await ctx.relay.depth(cluster);
-    if (depth.ok) metrics.outboxDepth.set({ cluster }, depth.value);
-    try {
-      await checkConvergence(ctx, cluster);
-    } catch (err) {
-      metrics.redisErrors.inc({ op: "convergence" });
-      logger.error({ cluster, err: errorMessage(err) }, "convergence check failed");
-    }
-  }
+  // Three tasks per cluster, each single-flight: actuation never waits behind a Kafka send or a
+  // convergence check (both are triggered after it, not awaited by it).
+  const relay = singleFlight(
+    async (cluster) => {
+      const flushed = await ctx.relay.flush(cluster);
+      if (!flushed.ok) {
+        metrics.kafkaErrors.inc();
+        logger.warn({ cluster, error: flushed.error }, "events wait in the outbox");
+      }
+      const depth = await ctx.relay.depth(cluster);
+      if (depth.ok) metrics.outboxDepth.set({ cluster }, depth.value);
+    },
+    () => closed,
+  );
+  const converge = singleFlight(
+    async (cluster) => {
+      try {
+        await checkConvergence(ctx, cluster);
+      } catch (err) {
+        metrics.redisErrors.inc({ op: "convergence" });
+        logger.error({ cluster, err: errorMessage(err) }, "convergence check failed");
+      }
+    },
+    () => closed,
+  );
+  const actuate = singleFlight(
+    async (cluster) => {
+      try {
+        if (!(await hasNewDecisions(cluster))) return;
+        await actuateCluster(ctx, cluster);
+      } catch (err) {
+        metrics.redisErrors.inc({ op: "actuate" });
+        logger.error({ cluster, err: errorMessage(err) }, "actuation failed; retried on the next scan");
+      }
+      void relay.trigger(cluster);
+      void converge.trigger(cluster);
+    },
+    () => closed,
+  );
+  const tasks = [actuate, relay, converge];
 
-  function poke(cluster: string): Promise<void> {
-    if (closed) return Promise.resolve();
-    const cur = running.get(cluster);
-    if (cur) {
-      again.add(cluster);
-      return cur;
-    }
-    const run = (async () => {
-      do {
-        again.delete(cluster);
-        await work(cluster);
-      } while (again.has(cluster) && !closed);
-    })().finally(() => running.delete(cluster));
-    running.set(cluster, run);
-    return run;
+  async function poke(cluster: string): Promise<void> {
+    await actuate.trigger(cluster);
+    await Promise.all([relay.trigger(cluster), converge.trigger(cluster)]);
   }
 
   const followed = new Set<string>();
@@ -166,7 +170,7 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
         } catch {
           // not an ack; the scan reads the acks hash anyway
         }
-        void poke(cluster);
+        void converge.trigger(cluster);
       });
     } catch (err) {
       followed.delete(cluster);
@@ -193,7 +197,7 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
   await pubsub.subscribe(ctx.channels.decisions(), (cluster) => {
     void redis.sadd(ctx.keys.clusters(), cluster).catch(() => {});
     void follow(cluster);
-    void poke(cluster);
+    void actuate.trigger(cluster);
   });
   const timer = setInterval(() => void scan(), settings.scanIntervalMs);
   timer.unref();
@@ -220,11 +224,39 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await Promise.allSettled([...running.values()]);
+      await Promise.allSettled(tasks.flatMap((t) => t.inFlight()));
       await admin?.close();
       await pubsub.close();
       await publisher.close();
       await redis.quit().catch(() => redis.disconnect());
     },
+  };
+}
+
+/**
+ * Runs `fn` for a cluster at most once at a time; a trigger while it runs asks for exactly one
+ * more run after it (so nothing that arrived during a run is missed, and bursts coalesce).
+ */
+function singleFlight(fn: (cluster: string) => Promise<void>, stopped: () => boolean) {
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  return {
+    trigger(cluster: string): Promise<void> {
+      if (stopped()) return Promise.resolve();
+      const cur = running.get(cluster);
+      if (cur) {
+        again.add(cluster);
+        return cur;
+      }
+      const run = (async () => {
+        do {
+          again.delete(cluster);
+          await fn(cluster);
+        } while (again.has(cluster) && !stopped());
+      })().finally(() => running.delete(cluster));
+      running.set(cluster, run);
+      return run;
+    },
+    inFlight: () => [...running.values()],
   };
 }
