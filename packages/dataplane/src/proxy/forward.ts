@@ -244,10 +244,8 @@ export class Forwarder implements AttemptSink {
     a.conn = r.conn;
     a.waitedMs = r.waitedMs;
     a.reused = r.reused;
-    if (rc.clientClosed) {
-      r.conn.retire();
-      return a.end(failed("client_closed", "client went away", false, ""));
-    }
+    // The client left while this attempt waited: the connection goes back to the pool unused.
+    if (rc.clientClosed) return a.end(failed("client_closed", "client went away", false, ""));
     // ---- dispatch ----
     const timeoutMs = rc.cluster.config.requestTimeoutMs;
     a.dispatchedAt = this.#clock.now();
