@@ -10,7 +10,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomName, requireRedis } from "../../packages/adapters/test/services.js";
-import { RECORDING_GROUPS } from "../src/prometheus/rules.js";
+import { ALERT_GROUPS, RECORDING_GROUPS } from "../src/prometheus/rules.js";
 import { CLUSTER, type Fleet, ROUTE_HOST, startFleet } from "./live/fleet.js";
 import { waitFor } from "./live/processes.js";
 import { type Prometheus, startPrometheus } from "./live/prometheus.js";
@@ -106,4 +106,14 @@ describe("dashboards and rules against a real Prometheus scraping the demo fleet
     const logs = empty.length ? fleet!.procs.map((p) => `--- ${p.name}\n${p.output().slice(-2000)}`).join("\n") : "";
     expect(report, `queries without data (fleet output below)\n${logs}`).toEqual([]);
   }, 240_000);
+
+  it("loads every recording and alert rule and evaluates each without error", async () => {
+    const rules = await prom!.rules();
+    const names = [...RECORDING_GROUPS, ...ALERT_GROUPS].flatMap((g) =>
+      g.rules.map((r) => ("record" in r ? r.record : r.alert)),
+    );
+    expect(rules.map((r) => r.name).sort()).toEqual(names.sort());
+    const unhealthy = rules.filter((r) => r.health !== "ok").map((r) => `${r.name}: ${r.health} ${r.lastError ?? ""}`);
+    expect(unhealthy).toEqual([]);
+  });
 });

@@ -21,6 +21,8 @@ export interface Prometheus {
   readonly proc: Proc;
   /** Range query over [since, now] with a 1 s step: the result series (empty = no data). */
   queryRange(expr: string, sinceMs: number): Promise<unknown[]>;
+  /** Every loaded rule with its evaluation health (`ok`, `err`, `unknown`) and last error. */
+  rules(): Promise<{ name: string; health: string; lastError?: string }[]>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,14 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
       const body = (await res.json()) as { status: string; error?: string; data?: { result: unknown[] } };
       if (body.status !== "success") throw new Error(`Prometheus refused the query: ${body.error}`);
       return body.data?.result ?? [];
+    },
+    async rules() {
+      const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as {
+        data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
+      };
+      return body.data.groups.flatMap((g) =>
+        g.rules.map((r) => ({ name: r.name, health: r.health, lastError: r.lastError })),
+      );
     },
     stop,
   };
