@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createRedis } from "@meshtune/adapters";
 import type { ProxyConfigInput, SimConfigInput } from "@meshtune/contracts";
 import { stringify } from "yaml";
 import { JOBS } from "../../src/prometheus/scrape.js";
@@ -63,6 +64,24 @@ function proxyConfig(sim: number[], listener: number, admin: number, id: string)
   };
 }
 
+/** Removes the run's keys: `<prefix>:...` (contracts redisKeys) and `{<prefix>:bull}...` (the BullMQ queue prefix). */
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = createRedis(redisUrl, { name: "dashboards-live-cleanup" });
+  try {
+    for (const match of [`${prefix}:*`, `{${prefix}:bull}*`]) {
+      let cursor = "0";
+      for (let i = 0; i < 10_000; i++) {
+        const [next, keys] = await redis.scan(cursor, "MATCH", match, "COUNT", 500);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+        if (cursor === "0") break;
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Starts the fleet and waits until every part answers; stops what it started when that fails. */
 export async function startFleet(redisUrl: string, prefix: string, proxies = 2): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), "meshtune-fleet-"));
@@ -70,6 +89,7 @@ export async function startFleet(redisUrl: string, prefix: string, proxies = 2):
   const stop = async () => {
     for (const p of procs.reverse()) await p.stop();
     rmSync(dir, { recursive: true, force: true });
+    await deleteKeys(redisUrl, prefix);
   };
   try {
     const simPorts = [await freePort(), await freePort(), await freePort()];
