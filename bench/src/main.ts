@@ -26,11 +26,12 @@ import { overhead } from "./scenarios/overhead.js";
 import { peak } from "./scenarios/peak.js";
 import { slow } from "./scenarios/slow.js";
 import { step } from "./scenarios/step.js";
+import { tunerFleet } from "./scenarios/tuner-fleet.js";
 import { HAPROXY_BIN } from "./systems/haproxy.js";
 import { REPO_ROOT } from "./systems/meshtune.js";
 import { NGINX_BIN } from "./systems/nginx.js";
 
-const SCENARIOS: Scenario[] = [overhead, peak, blackhole, slow, step, coldstart, fleet];
+const SCENARIOS: Scenario[] = [overhead, peak, blackhole, slow, step, coldstart, fleet, tunerFleet];
 
 const USAGE = `Usage: ./dev bench [--quick] [--scenario NAME]...
 
