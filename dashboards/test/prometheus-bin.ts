@@ -6,8 +6,7 @@
  * node_modules/.cache. Throws — the test fails, never skips — when none of that works.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,7 +24,9 @@ export function findPromBinary(name: PromBinary): string {
   }
   const onPath = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const dl = mkdtempSync(join(tmpdir(), "prometheus-deb-"));
+  // Downloaded and extracted next to the cache (same filesystem, so the final rename is atomic).
+  mkdirSync(dirname(ownCache), { recursive: true });
+  const dl = mkdtempSync(join(dirname(ownCache), "prometheus-deb-"));
   try {
     const download = () =>
       spawnSync("apt-get", ["download", "prometheus"], { cwd: dl, encoding: "utf8", timeout: 240_000 });
@@ -37,8 +38,16 @@ export function findPromBinary(name: PromBinary): string {
     const deb = readdirSync(dl).find((f) => f.endsWith(".deb"));
     if (r.status !== 0 || !deb)
       throw new Error(`${name} not found and 'apt-get download prometheus' failed: ${r.error?.message ?? r.stderr}`);
-    mkdirSync(ownCache, { recursive: true });
-    execFileSync("dpkg-deb", ["-x", join(dl, deb), ownCache]);
+    // Extract beside the cache and rename into place: test files run in parallel, and another
+    // one may be looking for the binary while this extraction is half done.
+    const staging = join(dl, "root");
+    mkdirSync(staging);
+    execFileSync("dpkg-deb", ["-x", join(dl, deb), staging]);
+    try {
+      renameSync(staging, ownCache);
+    } catch (err) {
+      if (!existsSync(join(ownCache, "usr", "bin", name))) throw err;
+    }
   } finally {
     rmSync(dl, { recursive: true, force: true });
   }
