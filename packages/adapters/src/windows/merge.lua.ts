@@ -4,7 +4,8 @@
  * in the cluster's hash tag so the script runs on one Redis Cluster node).
  *
  * KEYS[1] cumulative state hash of (cluster, proxy)    field series -> MessagePack [start, time, v1, v2, ...]
- * KEYS[2] gauges hash of (cluster, proxy)              field `<ep>|<gauge>` -> "<time ms>|<value>"
+ * KEYS[2] gauges hash of (cluster, proxy)              field `<ep>|<gauge>` -> "<time ms>|<value>",
+ *                                                      field `_t` -> time (ms) of the newest gauges written
  * KEYS[3] proxies sorted set of the cluster            proxy -> last report (Unix ms)
  * KEYS[4..] 1-second bucket hashes, one per distinct second of the batch
  * ARGV[1] proxy instance id
@@ -14,13 +15,15 @@
  * ARGV[5] TTL of the gauges hash and proxies set (s)
  * ARGV[6] first-sight limit (µs): a series seen for the first time counts its whole value only
  *         when it started at or after this time; an older one only sets the baseline
- * ARGV[7] JSON array of entries:
- *   ["g", field, timeMs, value]
+ * ARGV[7] JSON array of counter and histogram entries:
  *   [type, series, startUs, timeUs, bucketIndex, field, proxyField, temporality, [values...]]
  *     type "c" (counter, values = [value]) or "h" (histogram, values = [count, sum, b0..bn]);
  *     bucketIndex is 1-based into KEYS[4..], 0 = update the state but write no bucket;
  *     proxyField ("" for none) also gets the positive counter delta;
  *     temporality "c" (cumulative: delta against the state) or "d" (already a delta).
+ * ARGV[8] time (ms) of the batch's gauges: they are written only when newer than `_t`, all or
+ *         none (one export is one snapshot; a late duplicate must not roll gauges back)
+ * ARGV[9..] gauge field, "<time ms>|<value>", field, value, ...
  *
  * Delta rules for a cumulative series, previous state (start0, time0, v0):
  *   none                          -> whole value if start >= ARGV[6], else 0; state := point
@@ -58,25 +61,18 @@ local function fmt(x)
 end
 
 -- Every state and gauge the batch touches, each read once (HMGET), written once (HSET) at the end.
-local seriesNames, gaugeNames = {}, {}
+local seriesNames = {}
 for _, e in ipairs(entries) do
-  if e[1] == 'g' then gaugeNames[#gaugeNames + 1] = e[2]
-  elseif e[8] ~= 'd' then seriesNames[#seriesNames + 1] = e[2] end
+  if e[8] ~= 'd' then seriesNames[#seriesNames + 1] = e[2] end
 end
-local state, gaugeState = {}, {}
+local state = {}
 for i = 1, #seriesNames, 1000 do
   local got = redis.call('HMGET', cum, unpack(seriesNames, i, math.min(i + 999, #seriesNames)))
   for j = 1, #got do
     if got[j] then state[seriesNames[i + j - 1]] = cmsgpack.unpack(got[j]) end
   end
 end
-for i = 1, #gaugeNames, 1000 do
-  local got = redis.call('HMGET', gauges, unpack(gaugeNames, i, math.min(i + 999, #gaugeNames)))
-  for j = 1, #got do
-    if got[j] then gaugeState[gaugeNames[i + j - 1]] = tonumber(string.match(got[j], '^[^|]+')) end
-  end
-end
-local stateOut, gaugeOut = {}, {}
+local stateOut = {}
 
 -- The delta of a cumulative point (nil = count nothing) and whether the state moves on.
 local function delta(p, start, time, v)
@@ -99,15 +95,7 @@ local function delta(p, start, time, v)
 end
 
 for _, e in ipairs(entries) do
-  if e[1] == 'g' then
-    local t0 = gaugeState[e[2]] or -1
-    if e[3] > t0 then
-      gaugeState[e[2]] = e[3]
-      gaugeOut[#gaugeOut + 1] = e[2]
-      gaugeOut[#gaugeOut + 1] = fmt(e[3]) .. '|' .. fmt(e[4])
-    end
-    counted = counted + 1
-  else
+  do
     local kind, series, start, time, bi, field, pfield, temporality, v =
       e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9]
     local d, advance
@@ -167,7 +155,15 @@ for bi, inc in pairs(incr) do
   end
 end
 if #stateOut > 0 then chunked('HSET', cum, stateOut) end
-if #gaugeOut > 0 then chunked('HSET', gauges, gaugeOut) end
+local gaugeCount = (#ARGV - 8) / 2
+if gaugeCount > 0 then
+  local t = tonumber(ARGV[8])
+  if t > (tonumber(redis.call('HGET', gauges, '_t')) or -1) then
+    for i = 9, #ARGV, 1000 do redis.call('HSET', gauges, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+    redis.call('HSET', gauges, '_t', ARGV[8])
+  end
+  counted = counted + gaugeCount
+end
 
 redis.call('EXPIRE', cum, stateTtl)
 if redis.call('EXISTS', gauges) == 1 then redis.call('EXPIRE', gauges, liveTtl) end

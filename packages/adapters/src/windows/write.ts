@@ -43,7 +43,10 @@ export interface HistogramPoint {
   field: string;
 }
 
-/** The latest value of a per-proxy gauge (kept if newer than the stored one). */
+/**
+ * The latest value of a per-proxy gauge. A batch's gauges are written together, and only when
+ * the batch is newer than the last gauges written for the proxy (one export is one snapshot).
+ */
 export interface GaugePoint {
   type: "gauge";
   field: string;
@@ -118,7 +121,15 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         }
         return i;
       };
-      const entries = batch.points.map((p) => encodeEntry(p, bucketOf));
+      const entries: unknown[] = [];
+      const gauges: string[] = [];
+      let gaugeTime = 0;
+      for (const p of batch.points) {
+        if (p.type === "gauge") {
+          gauges.push(p.field, `${p.timeMs}|${p.value}`);
+          if (p.timeMs > gaugeTime) gaugeTime = p.timeMs;
+        } else entries.push(encodeEntry(p, bucketOf));
+      }
       const argv = [
         batch.proxy,
         String(batch.receivedAt),
@@ -129,6 +140,8 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         // value would put hours of traffic into one second, so it only sets the baseline.
         String((batch.receivedAt - horizonSec * 1000) * 1000),
         JSON.stringify(entries),
+        String(gaugeTime),
+        ...gauges,
       ];
       const k = [
         keys.cumulative(batch.cluster, batch.proxy),
@@ -146,8 +159,7 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
   };
 }
 
-function encodeEntry(p: WindowPoint, bucketOf: (timeMs: number) => number): unknown[] {
-  if (p.type === "gauge") return ["g", p.field, p.timeMs, p.value];
+function encodeEntry(p: CounterPoint | HistogramPoint, bucketOf: (timeMs: number) => number): unknown[] {
   const t = p.temporality === "delta" ? "d" : "c";
   const bi = bucketOf(p.timeUs / 1000);
   if (p.type === "counter") return ["c", p.series, p.startUs, p.timeUs, bi, p.field, p.proxyField ?? "", t, [p.value]];
