@@ -8,9 +8,11 @@
  * Kafka is the user's own cluster: its brokers are a ConfigMap value.
  */
 
+import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { ConfigMap, type IVolume, type IVolumeMount } from "kubernetes-models/v1";
 import { stringify } from "yaml";
+import { ALERT_GROUPS, RECORDING_GROUPS } from "../prometheus/rules.js";
 import { JOBS, METRICS_PORTS } from "../prometheus/scrape.js";
 import {
   container,
@@ -224,6 +226,17 @@ function proxyExample(): unknown[] {
   return [config, app, pdb(EXAMPLE, "example"), adminService, serviceMonitor(PROXY_ADMIN_SERVICE, "proxy", "admin")];
 }
 
+/**
+ * The recording and alert rules of infra/prometheus/rules for the Prometheus Operator (the same
+ * groups; the ServiceMonitors give them the job labels they select on).
+ */
+function prometheusRules(): PrometheusRule {
+  return new PrometheusRule({
+    metadata: { name: "meshtune", namespace: NAMESPACE, labels: labels("meshtune-rules", "monitoring") },
+    spec: { groups: [...RECORDING_GROUPS, ...ALERT_GROUPS].map((g) => ({ name: g.name, rules: g.rules })) },
+  });
+}
+
 /** Every manifest file: name under infra/k8s -> its objects. */
 export function k8sManifests(): Map<string, unknown[]> {
   return new Map<string, unknown[]>([
@@ -233,5 +246,6 @@ export function k8sManifests(): Map<string, unknown[]> {
     ["engine.yaml", component(JOBS.engine, "engine", 2, ENGINE)],
     ["actuator.yaml", component(JOBS.actuator, "actuator", 2, ACTUATOR)],
     ["proxy-sidecar-example.yaml", proxyExample()],
+    ["prometheus-rules.yaml", [prometheusRules()]],
   ]);
 }
