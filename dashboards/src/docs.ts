@@ -20,8 +20,9 @@ with the data source and the dashboards (folder _meshtune_). In your own Grafana
 \`dashboards/provisioning/\` into its provisioning directory and \`dashboards/generated/\` to the
 path the dashboard provider names, or import the JSON files; every dashboard has a _Data
 source_ variable, so any Prometheus that scrapes the proxies and the tuner works. Prometheus
-needs \`infra/prometheus/prometheus.yml\` (or the ServiceMonitors of \`infra/k8s\`) and the rule
-files in \`infra/prometheus/rules/\`.
+needs \`infra/prometheus/prometheus.yml\` and the rule files in \`infra/prometheus/rules/\`; with
+the Prometheus Operator, the ServiceMonitors of \`infra/k8s\` and \`infra/k8s/prometheus-rules.yaml\`
+(the same rules as a PrometheusRule). Sizing the tuner for a fleet: [operations.md](operations.md).
 
 **Change a dashboard.** Edit \`dashboards/src/dashboards/*.ts\`, run
 \`pnpm --filter @meshtune/dashboards generate\` and commit the generated files; \`./dev test\` fails
