@@ -59,7 +59,7 @@ function annotations(d: DashboardBuilder): DashboardBuilder {
         .expr(`${sumBy(["rule", "kind"], `increase(${series(T.engineDecisions, C)}[1m])`)} > 0`)
         .step("1m")
         .titleFormat("{{kind}}")
-        .textFormat("rule {{rule}}: {{kind}} (count in the minute: shown as the value)")
+        .textFormat("{{kind}} decided by rule {{rule}} (meshtune explain <decision-id> tells why)")
         .tagKeys("rule,kind"),
     )
     .annotation(
