@@ -63,6 +63,11 @@ export function latencyMetric(p: {
   count?: number;
 }) {
   const bounds = p.bounds ?? [...LATENCY_BUCKETS_SECONDS];
+  // With the catalog's bounds, missing trailing buckets are zero (a valid point); explicit
+  // bounds are used as given (the bad-input tests send mismatches on purpose).
+  const counts = p.bounds
+    ? p.counts
+    : [...p.counts, ...new Array(Math.max(0, bounds.length + 1 - p.counts.length)).fill(0)];
   return {
     name: PROXY_METRICS.requestDuration.name,
     histogram: {
@@ -72,9 +77,9 @@ export function latencyMetric(p: {
           attributes: [str(LABEL.cluster, p.cluster), str(LABEL.endpoint, p.endpoint)],
           startTimeUnixNano: ns(p.startMs),
           timeUnixNano: ns(p.timeMs),
-          count: String(p.count ?? p.counts.reduce((a, b) => a + b, 0)),
+          count: String(p.count ?? counts.reduce((a, b) => a + b, 0)),
           sum: 0.01,
-          bucketCounts: p.counts.map(String),
+          bucketCounts: counts.map(String),
           explicitBounds: bounds,
         },
       ],
