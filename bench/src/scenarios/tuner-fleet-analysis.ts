@@ -5,11 +5,17 @@
  *   (requests, failed, p50, p99) for the plots, and a latency CDF;
  * - control plane: the engine's decisions, the actuator's versions and the proxies' ACKs as
  *   read from Redis → decision-to-applied latency = ACK `at` (the Unix ms a proxy applied the
- *   version) − the decision's `decidedAt`, one sample per (decision, proxy). A decision is
- *   applied by the first version issued at or after the time it was written to the engine's
- *   stream (the stream id's ms) — the actuator folds every decision after its cursor into the
- *   next version. A proxy that skipped that version (a newer one arrived first) applied it
- *   with the first later version it ACKed. Same machine, same clock: no skew.
+ *   version) − the decision's time, one sample per (decision, proxy). A decision is applied by
+ *   the first version issued at or after the time it was written to the engine's stream (the
+ *   stream id's ms) — the actuator folds every decision after its cursor into the next version
+ *   — provided that version changed what the decision is about (its endpoint's override, or
+ *   the cluster's pool limits); otherwise it was a no-op (a renewal of an ejection, a value
+ *   already in place) and has no applied time. A proxy that skipped that version (a newer one
+ *   arrived first) applied it with the first later version it ACKed. Only decisions made once
+ *   every proxy was serving (after the load started) count: a proxy that starts later ACKs
+ *   the current version at its start. Two decision times: `decidedAt` (the engine's logical
+ *   time, the end of the evaluated window, whole seconds: it includes the wait for the
+ *   evaluation) and `writtenAt` (when the decision was committed). Same clock: no skew.
  */
 import type { Sample } from "../lib/load.js";
 import { percentile, r1, r3 } from "../lib/stats.js";
@@ -34,6 +40,8 @@ export interface TrafficFigures {
   deathToLastFailureMs: number | null;
   latencyMs: { p50: number; p99: number; p999: number; max: number };
   series: SecondPoint[];
+  /** Failed requests per 100 ms from 1 s before the death to 3 s after it (t = ms since the load started). */
+  deathTimeline: { t: number; failed: number }[];
   /** Latency at each quantile in CDF_QUANTILES (successful requests). */
   cdf: { q: number; ms: number }[];
 }
@@ -69,6 +77,12 @@ export function analyseTraffic(perProxy: readonly (readonly Sample[])[], deathAt
     };
   });
   const n = Math.max(1, perProxy.length);
+  const from = Math.max(0, Math.floor((deathAtMs - 1000) / 100));
+  const deathTimeline = Array.from({ length: 40 }, (_, i) => ({ t: (from + i) * 100, failed: 0 }));
+  for (const s of all) {
+    const i = Math.floor(s.at / 100) - from;
+    if (!s.ok && i >= 0 && i < deathTimeline.length) deathTimeline[i]!.failed += 1;
+  }
   return {
     requests: all.length,
     failed: all.filter((s) => !s.ok).length,
@@ -87,6 +101,7 @@ export function analyseTraffic(perProxy: readonly (readonly Sample[])[], deathAt
       max: r3(okLat.length ? okLat[okLat.length - 1]! : 0),
     },
     series,
+    deathTimeline,
     cdf: CDF_QUANTILES.map((q) => ({ q, ms: r3(okLat.length ? percentile(okLat, Math.max(q * 100, 0.0001)) : 0) })),
   };
 }
@@ -106,6 +121,8 @@ export interface DecisionRecord {
 export interface VersionRecord {
   version: number;
   issuedAt: number;
+  /** The version's ClusterOverride (endpointOverrides, pool). */
+  override?: { endpointOverrides?: Record<string, unknown>; pool?: unknown };
 }
 
 export interface AckRecord {
@@ -122,6 +139,10 @@ export interface ControlFigures {
   versions: number;
   /** Samples (decision × proxy) of ACK time − decidedAt, ms. */
   decisionToApplied: { samples: number; p50: number | null; p99: number | null; max: number | null };
+  /** The same from the decision's commit to the engine's stream (writtenAt). */
+  committedToApplied: { samples: number; p50: number | null; p99: number | null; max: number | null };
+  /** Applied decisions that changed nothing in the version that folded them (renewals). */
+  noOps: number;
   /** Per decision: time until the LAST proxy applied it. */
   decisionToFleetApplied: { p50: number | null; p99: number | null; max: number | null };
   /** Markers for the plots: applied decisions, ms since the load started. */
@@ -156,17 +177,29 @@ export function analyseControl(c: ControlInput): ControlFigures {
   }
   for (const xs of ackByProxy.values()) xs.sort((a, b) => a.version - b.version);
   const perPair: number[] = [];
+  const fromCommit: number[] = [];
   const perDecision: number[] = [];
   const byKind: Record<string, number> = {};
+  let noOps = 0;
   const applied = c.decisions.filter((d) => d.applied);
+  const target = (v: VersionRecord | undefined, d: DecisionRecord) =>
+    JSON.stringify((d.endpoint ? v?.override?.endpointOverrides?.[d.endpoint] : v?.override?.pool) ?? null);
   for (const d of applied) {
     byKind[d.kind] = (byKind[d.kind] ?? 0) + 1;
-    const v = versions.find((x) => x.issuedAt >= d.writtenAt);
+    if (d.decidedAt < c.loadStartedAt) continue;
+    const i = versions.findIndex((x) => x.issuedAt >= d.writtenAt);
+    const v = versions[i];
     if (!v) continue;
+    if (v.override && target(v, d) === target(versions[i - 1], d)) {
+      noOps++;
+      continue;
+    }
     const lat: number[] = [];
     for (const xs of ackByProxy.values()) {
       const first = xs.find((a) => a.version >= v.version);
-      if (first) lat.push(first.at - d.decidedAt);
+      if (!first) continue;
+      lat.push(first.at - d.decidedAt);
+      fromCommit.push(first.at - d.writtenAt);
     }
     perPair.push(...lat);
     if (lat.length > 0) perDecision.push(Math.max(...lat));
@@ -183,17 +216,26 @@ export function analyseControl(c: ControlInput): ControlFigures {
       p99: pctOrNull(perPair, 99),
       max: perPair.length ? r1(Math.max(...perPair)) : null,
     },
+    committedToApplied: {
+      samples: fromCommit.length,
+      p50: pctOrNull(fromCommit, 50),
+      p99: pctOrNull(fromCommit, 99),
+      max: fromCommit.length ? r1(Math.max(...fromCommit)) : null,
+    },
+    noOps,
     decisionToFleetApplied: {
       p50: pctOrNull(perDecision, 50),
       p99: pctOrNull(perDecision, 99),
       max: perDecision.length ? r1(Math.max(...perDecision)) : null,
     },
-    markers: applied.map((d) => ({
-      atMs: d.decidedAt - c.loadStartedAt,
-      kind: d.kind,
-      rule: d.rule,
-      ...(d.endpoint ? { endpoint: d.endpoint } : {}),
-    })),
+    markers: applied
+      .filter((d) => d.decidedAt >= c.loadStartedAt)
+      .map((d) => ({
+        atMs: d.decidedAt - c.loadStartedAt,
+        kind: d.kind,
+        rule: d.rule,
+        ...(d.endpoint ? { endpoint: d.endpoint } : {}),
+      })),
     deadEjectedAfterMs: dead ? dead.decidedAt - c.deathAt : null,
   };
 }

@@ -52,10 +52,10 @@ export function fleetOf(def: SystemDef, n: number, id = def.id, label = `${def.l
     async start(spec: ProxySpec): Promise<ProxyInstance> {
       const insts: ProxyInstance[] = [];
       try {
-        // Started in small batches: twenty Node.js processes starting at once on two cores
+        // Started in batches of 8: twenty Node.js processes starting at once on two cores
         // would each miss their warm-up deadline.
-        for (let i = 0; i < n; i += 4) {
-          const batch = Array.from({ length: Math.min(4, n - i) }, (_, j) => {
+        for (let i = 0; i < n; i += 8) {
+          const batch = Array.from({ length: Math.min(8, n - i) }, (_, j) => {
             const workDir = path.join(spec.workDir, `p${i + j}`);
             mkdirSync(workDir, { recursive: true });
             return def.start({ ...spec, workDir });
@@ -328,8 +328,11 @@ export async function readControl(h: ControlHandle): Promise<{
     const history = await redis.hgetall(keys.snapshotHistory(CLUSTER));
     const versions: VersionRecord[] = [];
     for (const [v, json] of Object.entries(history)) {
-      const payload = JSON.parse((JSON.parse(json) as { payload: string }).payload) as { issuedAt: number };
-      versions.push({ version: Number(v), issuedAt: payload.issuedAt });
+      const payload = JSON.parse((JSON.parse(json) as { payload: string }).payload) as Pick<
+        VersionRecord,
+        "issuedAt" | "override"
+      >;
+      versions.push({ version: Number(v), issuedAt: payload.issuedAt, override: payload.override });
     }
     const acks: AckRecord[] = [];
     for (const v of versions) {
