@@ -18,6 +18,7 @@ import { testCerts } from "@meshtune/testkit";
 import { errorMessage, progress } from "./lib/log.js";
 import { installCleanup, stopAll } from "./lib/procs.js";
 import type { Ctx, Scenario, ScenarioResult } from "./lib/run.js";
+import { writeReport } from "./report/report-md.js";
 import { type Results, renderMarkdown, renderText } from "./report.js";
 import { blackhole } from "./scenarios/blackhole.js";
 import { coldstart } from "./scenarios/coldstart.js";
@@ -220,6 +221,12 @@ async function main(): Promise<number> {
   console.log(renderText(selected, results));
   if (complete) updateReadme(renderMarkdown(selected, results));
   progress(`results: ${path.relative(REPO_ROOT, file)} and ${path.relative(REPO_ROOT, latest)}`);
+  // The markdown report with the one table and the PNG plots (issue #12; bench/src/report/).
+  const report = await writeReport({ scenarios: selected, results, dir, stamp, complete }).catch((err: unknown) => {
+    progress(`report failed: ${errorMessage(err)}`);
+    return [];
+  });
+  if (report.length > 0) progress(`report: ${report.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
   if (failures > 0) progress(`${failures} system run(s) failed; see the JSON (error) and logs under ${runDir}`);
   return failures > 0 ? 1 : 0;
 }
