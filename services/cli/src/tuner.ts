@@ -24,6 +24,8 @@ export interface TunerOptions {
   controlKey?: string;
   collector?: { host?: string; port?: number };
   admin?: { host?: string; port?: number; token?: string };
+  /** The engine worker's /metrics, /live, /ready (default 127.0.0.1 on a free port). */
+  engineMetrics?: { host: string; port: number };
   evaluationIntervalMs?: number;
   /** Engine rule settings over the defaults (e.g. one rule off: `{ eject: { enabled: false } }`). */
   engineConfig?: EngineWorkerOptions["config"];
@@ -114,6 +116,10 @@ Options:
       --otlp-address H:P     Collector's OTLP/HTTP listen address (default 127.0.0.1:4318)
       --admin-address H:P    Actuator admin API (default 127.0.0.1:15090)
       --admin-token TOKEN    Bearer token for mutating admin calls (env MESHTUNE_ADMIN_TOKEN)
+      --engine-metrics-address H:P
+                             Engine worker's /metrics, /live, /ready (default 127.0.0.1:9465);
+                             the collector serves its /metrics on the OTLP port, the actuator on
+                             its admin port
       --evaluation-interval-ms N
                              How often each cluster with fresh data is evaluated (default 1000)
       --dry-run              Decide and publish, never apply (every cluster)
@@ -142,6 +148,7 @@ export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.
       "otlp-address": { type: "string", default: "127.0.0.1:4318" },
       "admin-address": { type: "string", default: "127.0.0.1:15090" },
       "admin-token": { type: "string" },
+      "engine-metrics-address": { type: "string", default: "127.0.0.1:9465" },
       "evaluation-interval-ms": { type: "string", default: "1000" },
       "dry-run": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
@@ -159,9 +166,11 @@ export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.
   }
   let collector: { host: string; port: number };
   let admin: { host: string; port: number };
+  let engineMetrics: { host: string; port: number };
   try {
     collector = hostPort(values["otlp-address"], "--otlp-address");
     admin = hostPort(values["admin-address"], "--admin-address");
+    engineMetrics = hostPort(values["engine-metrics-address"], "--engine-metrics-address");
   } catch (err) {
     console.error(`meshtune tuner: ${(err as Error).message}`);
     return 2;
@@ -175,12 +184,13 @@ export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.
     controlKey: values["control-key"] ?? env.MESHTUNE_CONTROL_KEY,
     collector,
     admin: { ...admin, token: values["admin-token"] ?? env.MESHTUNE_ADMIN_TOKEN },
+    engineMetrics,
     evaluationIntervalMs: interval,
     dryRun: values["dry-run"],
     logLevel: values["log-level"],
   });
   console.error(
-    `meshtune tuner: collector ${tuner.collectorUrl}, actuator admin ${tuner.actuatorAdminUrl}, Redis ${redactUrl(redisUrl)}`,
+    `meshtune tuner: collector ${tuner.collectorUrl}, actuator admin ${tuner.actuatorAdminUrl}, Redis ${redactUrl(redisUrl)}; /metrics: ${tuner.metricsUrls.join(" ")}`,
   );
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
