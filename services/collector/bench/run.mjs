@@ -54,18 +54,48 @@ const freePort = () =>
   });
 
 // ---- 1. decode + extract, one thread ----
+// Per CPU-second of this process (process.cpuUsage), so other work on a shared machine does
+// not count against the figure; wall-clock rate alongside.
 function rate(label, fn, units, ms = quick ? 1_500 : 3_000) {
   for (let i = 0; i < 20; i++) fn(); // warm-up (JIT)
   let n = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
     fn();
     n++;
   }
   const s = (performance.now() - t0) / 1000;
-  const r = { label, perSecond: Math.round((n * units) / s), iterations: n };
-  console.log(`${label}: ${r.perSecond.toLocaleString("en")}/s`);
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  const r = {
+    label,
+    perCpuSecond: Math.round((n * units) / cpu),
+    perSecond: Math.round((n * units) / s),
+    iterations: n,
+  };
+  console.log(
+    `${label}: ${r.perCpuSecond.toLocaleString("en")} per CPU-second (${r.perSecond.toLocaleString("en")}/s wall)`,
+  );
   return r;
+}
+
+/**
+ * The same export for many proxies: serialized once with a placeholder id of the same length,
+ * which is then overwritten in place (a protobuf string of equal length changes no other byte).
+ * Serializing 1,000 points takes the SDK 10-20 ms, too slow to make 100 distinct exports a second.
+ */
+const ID_WIDTH = 6;
+const proxyId = (p) => `p${String(p).padStart(ID_WIDTH - 1, "0")}`;
+function exportsFor(rm) {
+  const placeholder = "p".repeat(ID_WIDTH);
+  const template = Buffer.from(serializeMetrics(rm, placeholder));
+  const at = template.indexOf(placeholder);
+  return (id) => {
+    const b = Buffer.from(template);
+    b.write(id, at);
+    return b;
+  };
 }
 
 const source = metricSource({ endpoints: ENDPOINTS });
@@ -74,19 +104,45 @@ const pointsPerExport = countPoints(rm);
 const metricsBody = serializeMetrics(rm, "p-0");
 const requestSpans = await spanPayload({ count: 512, fast: false });
 const fastSpans = await spanPayload({ count: 64, fast: true });
-console.log(`payloads: metrics ${pointsPerExport} points / ${metricsBody.length} B; 512 request spans ${requestSpans.length} B; 64 fast spans ${fastSpans.length} B`);
+console.log(
+  `payloads: metrics ${pointsPerExport} points / ${metricsBody.length} B; 512 request spans ${requestSpans.length} B; 64 fast spans ${fastSpans.length} B`,
+);
 const micro = [
-  rate("decode+extract metric points (1 thread)", () => extractMetrics(decodeMetrics(metricsBody, "protobuf"), Date.now()), pointsPerExport),
-  rate("decode+extract request spans (1 thread)", () => extractSignals(decodeTraces(requestSpans, "protobuf"), Date.now()), 512),
-  rate("decode+extract fast-signal spans (1 thread)", () => extractSignals(decodeTraces(fastSpans, "protobuf"), Date.now()), 64),
+  rate(
+    "decode+extract metric points (1 thread)",
+    () => extractMetrics(decodeMetrics(metricsBody, "protobuf"), Date.now()),
+    pointsPerExport,
+  ),
+  rate(
+    "decode+extract request spans (1 thread)",
+    () => extractSignals(decodeTraces(requestSpans, "protobuf"), Date.now()),
+    512,
+  ),
+  rate(
+    "decode+extract fast-signal spans (1 thread)",
+    () => extractSignals(decodeTraces(fastSpans, "protobuf"), Date.now()),
+    64,
+  ),
 ];
 
 // ---- 2. collector process + its own Redis ----
 const dir = mkdtempSync(join(tmpdir(), "meshtune-collector-bench-"));
 const redisPort = await freePort();
-const [rcmd, rargs] = pinned(0, "redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir]);
+const [rcmd, rargs] = pinned(0, "redis-server", [
+  "--port",
+  String(redisPort),
+  "--bind",
+  "127.0.0.1",
+  "--save",
+  "",
+  "--appendonly",
+  "no",
+  "--dir",
+  dir,
+]);
 const redis = spawn(rcmd, rargs, { stdio: "ignore" });
-const cli = (...a) => execFileSync("redis-cli", ["-p", String(redisPort), ...a], { stdio: ["ignore", "pipe", "ignore"] }).toString();
+const cli = (...a) =>
+  execFileSync("redis-cli", ["-p", String(redisPort), ...a], { stdio: ["ignore", "pipe", "ignore"] }).toString();
 for (let i = 0; i < 100; i++) {
   try {
     if (cli("ping").includes("PONG")) break;
@@ -95,7 +151,19 @@ for (let i = 0; i < 100; i++) {
 }
 const port = await freePort();
 const script = `import(${JSON.stringify(join(dist, "index.js"))}).then(async (m) => process.exit(await m.runCollector(process.argv.slice(1))))`;
-const [ccmd, cargs] = pinned(1, process.execPath, ["-e", script, "--", "--address", `127.0.0.1:${port}`, "--redis-url", `redis://127.0.0.1:${redisPort}`, "--log-level", "warn", "--max-concurrent", "256"]);
+const [ccmd, cargs] = pinned(1, process.execPath, [
+  "-e",
+  script,
+  "--",
+  "--address",
+  `127.0.0.1:${port}`,
+  "--redis-url",
+  `redis://127.0.0.1:${redisPort}`,
+  "--log-level",
+  "warn",
+  "--max-concurrent",
+  "256",
+]);
 const collector = spawn(ccmd, cargs, { stdio: ["ignore", "inherit", "inherit"] });
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
 for (let i = 0; i < 200; i++) {
@@ -135,13 +203,14 @@ async function fleet() {
   const inflight = new Set();
   for (let round = 0; round < ROUNDS; round++) {
     rm = await source.round();
+    const bodyFor = exportsFor(rm);
     const start = t0 + round * INTERVAL_MS;
     for (let p = 0; p < PROXIES; p++) {
       const due = start + (p * INTERVAL_MS) / PROXIES;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
       const s0 = performance.now();
-      const body = serializeMetrics(rm, `p-${p}`);
+      const body = bodyFor(proxyId(p));
       serializeMs += performance.now() - s0;
       const req = post("/v1/metrics", body).then((r) => {
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -171,7 +240,7 @@ async function fleet() {
     redisCpuCores: +((cpuSeconds(redisPid) - rcpu0) / s).toFixed(3),
     redisUsedMemoryMiB: +(Number(/used_memory:(\d+)/.exec(cli("info", "memory"))[1]) / 2 ** 20).toFixed(1),
     exportLatencyMs: { p50: +pct(lat, 50).toFixed(2), p99: +pct(lat, 99).toFixed(2) },
-    driverSerializeMsPerExport: +(serializeMs / lat.length).toFixed(2),
+    driverMsPerExport: +(serializeMs / lat.length).toFixed(3),
   };
   console.log("fleet:", JSON.stringify(out));
   return out;
@@ -180,6 +249,7 @@ async function fleet() {
 // 2b. peak: as fast as the collector answers, `conc` requests at a time
 async function peak(label, path, bodies, units, conc = 16) {
   const cpu0 = cpuSeconds(collectorPid);
+  const rcpu0 = cpuSeconds(redisPid);
   const cmd0 = redisCommands();
   const t0 = performance.now();
   const statuses = {};
@@ -203,6 +273,8 @@ async function peak(label, path, bodies, units, conc = 16) {
     collectorCpuCores: +(cpu / s).toFixed(3),
     perCollectorCpuSecond: Math.round(total / cpu),
     redisCommandsPerSecond: Math.round((redisCommands() - cmd0) / s),
+    redisCpuCores: +((cpuSeconds(redisPid) - rcpu0) / s).toFixed(3),
+    redisCpuMicrosPerUnit: +(((cpuSeconds(redisPid) - rcpu0) * 1e6) / total).toFixed(2),
   };
   console.log(`peak ${label}:`, JSON.stringify(out));
   return out;
@@ -216,12 +288,19 @@ try {
   const peakProxies = quick ? 50 : 100;
   for (let r = 0; r < (quick ? 3 : 6); r++) {
     rm = await source.round();
-    for (let p = 0; p < peakProxies; p++) bodies.push(serializeMetrics(rm, `peak-${p}`));
+    const bodyFor = exportsFor(rm);
+    for (let p = 0; p < peakProxies; p++) bodies.push(bodyFor(proxyId(10_000 + p)));
   }
   const peaks = [
     await peak("metric points", "/v1/metrics", bodies, pointsPerExport),
-    await peak("request spans (512 per export)", "/v1/traces", Array(quick ? 200 : 600).fill(requestSpans), 512),
-    await peak("fast-signal spans (64 per export, stored)", "/v1/traces", Array(quick ? 50 : 150).fill(fastSpans), 64, 8),
+    await peak("request spans (512 per export)", "/v1/traces", Array(quick ? 300 : 1_000).fill(requestSpans), 512),
+    await peak(
+      "fast-signal spans (64 per export, stored)",
+      "/v1/traces",
+      Array(quick ? 300 : 1_500).fill(fastSpans),
+      64,
+      8,
+    ),
   ];
   results = {
     benchmark: "collector",
@@ -231,6 +310,16 @@ try {
     micro,
     fleet: fleetResult,
     peaks,
+    // What one core does, from CPU time (robust on a shared machine; wall-clock rates are not).
+    perCore: {
+      pointsDecodeExtract: micro[0].perCpuSecond,
+      requestSpansDecodeExtract: micro[1].perCpuSecond,
+      fastSpansDecodeExtract: micro[2].perCpuSecond,
+      pointsEndToEndCollector: peaks[0].perCollectorCpuSecond,
+      pointsRedis: peaks[0].redisCpuMicrosPerUnit > 0 ? Math.round(1e6 / peaks[0].redisCpuMicrosPerUnit) : null,
+      requestSpansEndToEndCollector: peaks[1].perCollectorCpuSecond,
+      fastSpansStoredEndToEndCollector: peaks[2].perCollectorCpuSecond,
+    },
   };
 } finally {
   await pool.close();

@@ -120,7 +120,9 @@ export class Ingest {
         d.logger.warn({ error: r.error }, "fast signal write failed");
         return { status: 503, reason: "redis_unavailable", message: "signals could not be stored; retry later" };
       }
-      for (const s of signals) d.metrics.signals.inc({ kind: s.kind });
+      const kinds = new Map<string, number>();
+      for (const s of signals) kinds.set(s.kind, (kinds.get(s.kind) ?? 0) + 1);
+      for (const [kind, n] of kinds) d.metrics.signals.inc({ kind }, n);
       d.triggers.signal(cluster);
     }
     await this.#register([...byCluster.keys()], receivedAt);

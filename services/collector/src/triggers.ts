@@ -2,7 +2,9 @@
  * Evaluation triggers (issue #9): every cluster with fresh data is enqueued once per interval,
  * with `at` = the interval's end, so N collector replicas enqueue the same job id and BullMQ
  * keeps one; a fast signal enqueues its cluster at once, with `at` = now (a distinct id: a
- * completed interval job with the same id would swallow it).
+ * completed interval job with the same id would swallow it). Signals that arrive while a
+ * cluster's immediate enqueue is in flight share one more enqueue after it (single flight with
+ * a trailing call): a burst of failures costs two jobs, not one per export request.
  */
 import type { EvaluationQueue, Logger } from "@meshtune/adapters";
 import type { CollectorMetrics } from "./metrics.js";
@@ -27,6 +29,8 @@ export interface TriggerOptions {
 export function createTriggers(o: TriggerOptions): EvaluationTriggers {
   let fresh = new Set<string>();
   const pending = new Set<Promise<void>>();
+  /** Clusters with an immediate enqueue in flight -> whether another signal came meanwhile. */
+  const flying = new Map<string, boolean>();
   const enqueue = async (cluster: string, atMs: number, trigger: "interval" | "signal") => {
     if (!o.queue) return;
     const r = await o.queue.enqueue({ cluster, at: new Date(atMs).toISOString() });
@@ -38,7 +42,20 @@ export function createTriggers(o: TriggerOptions): EvaluationTriggers {
       fresh.add(cluster);
     },
     signal(cluster) {
-      const p = enqueue(cluster, o.now(), "signal").finally(() => pending.delete(p));
+      if (flying.has(cluster)) {
+        flying.set(cluster, true);
+        return;
+      }
+      flying.set(cluster, false);
+      const run = async (): Promise<void> => {
+        await enqueue(cluster, o.now(), "signal");
+        if (flying.get(cluster)) {
+          flying.set(cluster, false);
+          return run();
+        }
+        flying.delete(cluster);
+      };
+      const p = run().finally(() => pending.delete(p));
       pending.add(p);
     },
     async tick(now) {
