@@ -31,6 +31,8 @@ export const COLLECTOR_DEFAULTS = {
   maxBodyBytes: 8 * 1024 * 1024,
   maxDecompressedBytes: 32 * 1024 * 1024,
   maxConcurrent: 64,
+  /** Decoded protobuf takes several times its wire size: 64 MiB of bodies is a few hundred MiB of heap. */
+  maxInFlightBytes: 64 * 1024 * 1024,
   signalMaxLen: 10_000,
   retryAfterSec: 1,
 } as const;
@@ -47,6 +49,7 @@ export interface CollectorOptions {
   maxBodyBytes?: number;
   maxDecompressedBytes?: number;
   maxConcurrent?: number;
+  maxInFlightBytes?: number;
   signalMaxLen?: number;
   /** false: no evaluation jobs (e.g. a benchmark); default: the BullMQ queue on the same Redis. */
   evaluationQueue?: EvaluationQueue | false;
@@ -110,6 +113,7 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
       maxDecompressedBytes: o.maxDecompressedBytes ?? COLLECTOR_DEFAULTS.maxDecompressedBytes,
     },
     maxConcurrent: o.maxConcurrent ?? COLLECTOR_DEFAULTS.maxConcurrent,
+    maxInFlightBytes: o.maxInFlightBytes ?? COLLECTOR_DEFAULTS.maxInFlightBytes,
     metrics,
     logger,
     ingest: (signal, body, encoding) =>

@@ -18,6 +18,7 @@ export const COLLECTOR_ENV = {
   evaluationIntervalMs: "MESHTUNE_EVALUATION_INTERVAL_MS",
   maxBodyBytes: "MESHTUNE_COLLECTOR_MAX_BODY_BYTES",
   maxConcurrent: "MESHTUNE_COLLECTOR_MAX_CONCURRENT",
+  maxInFlightBytes: "MESHTUNE_COLLECTOR_MAX_INFLIGHT_BYTES",
   logLevel: "MESHTUNE_LOG_LEVEL",
 } as const;
 const E = COLLECTOR_ENV;
@@ -44,6 +45,8 @@ Options (flags win over environment variables):
       --max-body-bytes N      Largest request body on the wire, 413 above (env ${E.maxBodyBytes}; default ${D.maxBodyBytes});
                               a gzip body may inflate to 4x this
       --max-concurrent N      Export requests handled at once, 429 + Retry-After above (env ${E.maxConcurrent}; default ${D.maxConcurrent})
+      --max-inflight-bytes N  Decompressed body bytes handled at once, 429 + Retry-After above
+                              (env ${E.maxInFlightBytes}; default ${D.maxInFlightBytes})
       --log-level LEVEL       trace|debug|info|warn|error (env ${E.logLevel}; default info)
   -h, --help                  Show this help
 
@@ -76,6 +79,7 @@ export async function runCollector(argv: string[], env: NodeJS.ProcessEnv = proc
         "evaluation-interval-ms": { type: "string" },
         "max-body-bytes": { type: "string" },
         "max-concurrent": { type: "string" },
+        "max-inflight-bytes": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -108,6 +112,12 @@ export async function runCollector(argv: string[], env: NodeJS.ProcessEnv = proc
       maxBodyBytes,
       maxDecompressedBytes: maxBodyBytes * 4,
       maxConcurrent: int("--max-concurrent", s("max-concurrent", E.maxConcurrent), D.maxConcurrent, 1),
+      maxInFlightBytes: int(
+        "--max-inflight-bytes",
+        s("max-inflight-bytes", E.maxInFlightBytes),
+        D.maxInFlightBytes,
+        1_024 * 1_024,
+      ),
       logger,
     };
   } catch (err) {

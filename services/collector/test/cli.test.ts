@@ -51,6 +51,7 @@ describe("meshtune collector (CLI)", () => {
         "--evaluation-interval-ms",
         "--max-body-bytes",
         "--max-concurrent",
+        "--max-inflight-bytes",
         "--log-level",
       ])
         expect(COLLECTOR_HELP).toContain(flag);

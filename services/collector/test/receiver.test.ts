@@ -4,6 +4,8 @@
  * and evaluation triggers, /live /ready /metrics. Real Redis; a fake evaluation queue records
  * the jobs.
  */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import {
@@ -15,7 +17,9 @@ import {
 } from "@meshtune/adapters";
 import { Agent, request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
+import { createHandler } from "../src/http/server.js";
 import { startCollector } from "../src/index.js";
+import { CollectorMetrics } from "../src/metrics.js";
 import {
   attemptsMetric,
   configNackSpan,
@@ -189,6 +193,43 @@ describe("OTLP/HTTP receiver", () => {
     const r = await first;
     await r.body.text();
     expect(r.statusCode).toBe(200);
+  });
+
+  it("answers 429 when the bytes in flight would pass the memory bound", async () => {
+    // The handler alone, with an ingest that holds the first body until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered = 0;
+    const handler = createHandler({
+      limits: { maxBytes: 8 << 20, maxDecompressedBytes: 8 << 20 },
+      maxConcurrent: 8,
+      maxInFlightBytes: 1_500_000,
+      metrics: new CollectorMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+      ingest: async () => {
+        entered++;
+        await held;
+        return { status: 200, rejected: 0, message: "" };
+      },
+      ready: async () => true,
+      retryAfterSec: 2,
+    });
+    const server = http.createServer((req, res) => void handler(req, res));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closer.defer(() => new Promise((r) => server.close(r)));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const big = "x".repeat(1_000_000);
+    const first = post(base, "/v1/metrics", big, JSON_CT);
+    await waitFor("the first body in ingest", () => entered === 1);
+    const second = await post(base, "/v1/metrics", big, JSON_CT);
+    expect(second.status).toBe(429);
+    expect(second.headers["retry-after"]).toBe("2");
+    release();
+    expect((await first).status).toBe(200);
+    // Once the first is done, the same body fits again.
+    expect((await post(base, "/v1/metrics", big, JSON_CT)).status).toBe(200);
   });
 
   it("answers 503 with Retry-After while Redis is unreachable, and /ready says so", async () => {

@@ -15,6 +15,8 @@ import { type BodyLimits, readBody } from "./body.js";
 export interface HandlerDeps {
   limits: BodyLimits;
   maxConcurrent: number;
+  /** Decompressed body bytes being handled at once; above it a request gets 429 (bounded memory). */
+  maxInFlightBytes: number;
   metrics: CollectorMetrics;
   logger: Logger;
   ingest: (signal: Signal, body: Uint8Array, encoding: Encoding) => Promise<IngestResult>;
@@ -41,6 +43,7 @@ function send(res: ServerResponse, status: number, body: Uint8Array | string, co
 
 export function createHandler(d: HandlerDeps) {
   let inFlight = 0;
+  let inFlightBytes = 0;
   const done = (signal: Signal, status: number) => d.metrics.requests.inc({ signal, code: String(status) });
 
   async function exportRequest(req: IncomingMessage, res: ServerResponse, signal: Signal): Promise<void> {
@@ -80,7 +83,19 @@ export function createHandler(d: HandlerDeps) {
         if (body.reason === "bad_gzip") d.metrics.decodeErrors.inc({ encoding: "gzip" });
         return fail(body.status, body.reason, body.message, RPC.INVALID_ARGUMENT, encoding);
       }
-      const r = await d.ingest(signal, body.body, encoding);
+      const size = body.body.length;
+      if (inFlightBytes + size > d.maxInFlightBytes && inFlightBytes > 0) {
+        return fail(429, "overloaded", "too many bytes in flight", RPC.RESOURCE_EXHAUSTED, encoding, {
+          "retry-after": String(d.retryAfterSec),
+        });
+      }
+      inFlightBytes += size;
+      let r: IngestResult;
+      try {
+        r = await d.ingest(signal, body.body, encoding);
+      } finally {
+        inFlightBytes -= size;
+      }
       if (r.status !== 200) {
         const extra = r.status === 503 ? { "retry-after": String(d.retryAfterSec) } : {};
         const code = r.status === 503 ? RPC.UNAVAILABLE : RPC.INVALID_ARGUMENT;
