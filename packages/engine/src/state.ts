@@ -27,6 +27,7 @@ export function initialEndpoint(now: number, config: EngineConfig): EndpointStat
   return {
     firstSeenAt: now,
     lastDataAt: now,
+    lastSeenAt: now,
     ejection: { status: "active", count: 0, reporters: [] },
     weight: target(config.weights.defaultWeight),
     minWarm: target(config.forecast.minWarm),
@@ -52,10 +53,12 @@ export function observe(state: EngineState, stats: ClusterStats, config: EngineC
   for (const e of stats.endpoints.values()) {
     const st = state.endpoints[e.endpoint] ?? initialEndpoint(now, config);
     state.endpoints[e.endpoint] = st;
-    if (e.attempts > 0 || e.hardSignals.length > 0 || e.proxies > 0) st.lastDataAt = now;
+    // Weights expire on attempts (what they are computed from); forgetting waits for silence.
+    if (e.attempts > 0) st.lastDataAt = now;
+    if (e.attempts > 0 || e.hardSignals.length > 0 || e.proxies > 0) st.lastSeenAt = now;
   }
   for (const [ep, st] of Object.entries(state.endpoints)) {
-    const silent = now - st.lastDataAt >= config.forgetMs;
+    const silent = now - (st.lastSeenAt ?? st.lastDataAt) >= config.forgetMs;
     if (silent && st.ejection.status === "active" && st.weight.value === config.weights.defaultWeight) {
       delete state.endpoints[ep];
     }

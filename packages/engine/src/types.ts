@@ -47,6 +47,8 @@ export interface EndpointState {
   firstSeenAt: number;
   /** Last evaluation at which the endpoint had attempts in the short view. */
   lastDataAt: number;
+  /** Last evaluation at which any proxy reported anything about the endpoint (gauges, probes, signals). */
+  lastSeenAt?: number;
   ejection: EjectionState;
   weight: TargetState;
   minWarm: TargetState;

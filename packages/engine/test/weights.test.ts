@@ -45,7 +45,7 @@ describe("pressure-weighted weights", () => {
     });
   });
 
-  test("weights stay within floor..max and go back to the default when data stops", () => {
+  test("weights stay within floor..max and go back to the default when attempts stop", () => {
     // Latency-outlier ejection off: this test is about the weight alone.
     const noEject = resolveEngineConfig({ eject: { latencyOutlierFactor: 1e9 } });
     let s = initialState();
@@ -62,7 +62,8 @@ describe("pressure-weighted weights", () => {
     expect(s.endpoints[EP(2)]?.weight.value).toBe(config.weights.floorWeight);
     let expiry: ReturnType<typeof run>["decisions"] = [];
     for (let t = 61; t <= 61 + 200; t++) {
-      const r = run(s, T0 + t * 1000, [ep(0), ep(1)]);
+      // Proxies still report EP(2) (gauges, probes) but send it no requests: its figures are stale.
+      const r = run(s, T0 + t * 1000, [ep(0), ep(1), { endpoint: EP(2), ok: 0, healthyByProxy: { "proxy-1": 1 } }]);
       s = r.state;
       expiry = expiry.concat(r.decisions.filter((d) => d.rule === "weight-expiry"));
     }
