@@ -2,7 +2,9 @@
  * `meshtune proxy`: thin service wiring — parse flags, load the YAML config, start the
  * data plane, reload on file change and SIGHUP, drain on SIGTERM/SIGINT and exit 0.
  */
+
 import { readFileSync, watch } from "node:fs";
+import type { ServerResponse } from "node:http";
 import os from "node:os";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
@@ -120,12 +122,21 @@ export async function runProxy(argv: string[]): Promise<number> {
       })
     : undefined;
   const sendVerdict = wid === undefined ? undefined : verdictSender(wid);
+  let controlRead = !control.value;
+  const readyRoute = (res: ServerResponse) => {
+    const ready = proxy.ready && controlRead;
+    const text = `${JSON.stringify({ ready }, null, 2)}\n`;
+    res.writeHead(ready ? 200 : 503, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  };
   const proxy = new EgressProxy(
     {
       readCa: (p) => readFileSync(p, "utf8"),
       log: (level, msg, fields) => log[level](fields ?? {}, msg),
       hooks: telemetry?.hooks,
-      admin: telemetry ? { routes: telemetry.adminRoutes } : undefined,
+      // /ready waits for the first read of the control snapshots too (issue #14): a restarted
+      // proxy must not take traffic on its file config alone while the fleet is on a newer one.
+      admin: { routes: { ...telemetry?.adminRoutes, "/ready": (_req, res) => readyRoute(res) } },
       ...(wid === undefined ? {} : { worker: { admin: { host: "127.0.0.1", port: 0 } } }),
       onClusterEvent: (ev) => {
         telemetry?.onClusterEvent(ev);
@@ -161,6 +172,7 @@ export async function runProxy(argv: string[]): Promise<number> {
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
   const controlClient = control.value ? await startProxyControl(proxy, control.value, log) : undefined;
+  controlRead = true; // the stored snapshots were applied, or Redis did not answer within the start wait
 
   // Reloads run one at a time, each with the next version number, so a reload that arrives
   // while another is being applied is queued, not NACKed as stale (review #12b).
