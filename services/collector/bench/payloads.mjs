@@ -2,15 +2,19 @@
 // protobuf exporters use (@opentelemetry/otlp-transformer, the release the proxy ships with):
 // a proxy's metric export with the catalog's instruments over E endpoints, and trace exports of
 // request spans and of fast-signal spans.
+
 import {
-  ProtobufMetricsSerializer,
-  ProtobufTraceSerializer,
-} from "@opentelemetry/otlp-transformer-current";
+  ATTR,
+  LATENCY_BUCKETS_SECONDS,
+  PROXY_METRICS as M,
+  PROXY_SPANS,
+  SHORT_BUCKETS_SECONDS,
+} from "@meshtune/contracts";
 import { SpanKind } from "@opentelemetry/api";
+import { ProtobufMetricsSerializer, ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer-current";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AggregationTemporality, MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
-import { ATTR, LATENCY_BUCKETS_SECONDS, PROXY_METRICS as M, PROXY_SPANS, SHORT_BUCKETS_SECONDS } from "@meshtune/contracts";
 
 class Reader extends MetricReader {
   constructor() {
@@ -20,7 +24,8 @@ class Reader extends MetricReader {
   async onShutdown() {}
 }
 
-const resourceOf = (proxy) => resourceFromAttributes({ "service.name": "meshtune-proxy", "service.instance.id": proxy });
+const resourceOf = (proxy) =>
+  resourceFromAttributes({ "service.name": "meshtune-proxy", "service.instance.id": proxy });
 
 /** A fleet member's metrics over `endpoints` endpoints; `round()` records one interval and returns its ResourceMetrics. */
 export function metricSource({ endpoints, cluster = "bench" }) {
@@ -28,7 +33,8 @@ export function metricSource({ endpoints, cluster = "bench" }) {
   const provider = new MeterProvider({ resource: resourceOf("template"), readers: [reader] });
   const meter = provider.getMeter("meshtune-proxy");
   const counter = (d) => meter.createCounter(d.name, { description: d.help });
-  const hist = (d, b) => meter.createHistogram(d.name, { description: d.help, unit: "s", advice: { explicitBucketBoundaries: [...b] } });
+  const hist = (d, b) =>
+    meter.createHistogram(d.name, { description: d.help, unit: "s", advice: { explicitBucketBoundaries: [...b] } });
   const gauge = (d) => meter.createGauge(d.name, { description: d.help });
   const i = {
     req: counter(M.requests),
@@ -67,7 +73,13 @@ export function metricSource({ endpoints, cluster = "bench" }) {
         for (const state of ["idle", "active", "connecting"]) i.pool.record(2, { ...a, state });
         i.pending.record(0, a);
         i.score.record(1.5, a);
-        for (const flag of ["failed_active_hc", "ejected_outlier", "failed_warmup", "draining", "ejected_control_plane"])
+        for (const flag of [
+          "failed_active_hc",
+          "ejected_outlier",
+          "failed_warmup",
+          "draining",
+          "ejected_control_plane",
+        ])
           i.flags.record(0, { ...a, flag });
       }
       const { resourceMetrics } = await reader.collect();
@@ -91,7 +103,10 @@ export function countPoints(rm) {
 /** `count` spans like the proxy's (request server+client pairs, or fast-signal spans), serialized. */
 export async function spanPayload({ count, fast, proxy = "bench-proxy", cluster = "bench" }) {
   const exporter = new InMemorySpanExporter();
-  const provider = new TracerProvider({ resource: resourceOf(proxy), spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+  const provider = new TracerProvider({
+    resource: resourceOf(proxy),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
   const tracer = provider.getTracer("meshtune-proxy");
   for (let k = 0; k < count; k++) {
     const endpoint = `10.0.${k % 50}.1:443`;
@@ -99,7 +114,12 @@ export async function spanPayload({ count, fast, proxy = "bench-proxy", cluster 
       const s = tracer.startSpan(PROXY_SPANS.warmupFailure.name, {
         kind: SpanKind.INTERNAL,
         root: true,
-        attributes: { [ATTR.cluster]: cluster, [ATTR.endpoint]: endpoint, [ATTR.warmupOutcome]: "connect_failed", [ATTR.detail]: "connect ETIMEDOUT" },
+        attributes: {
+          [ATTR.cluster]: cluster,
+          [ATTR.endpoint]: endpoint,
+          [ATTR.warmupOutcome]: "connect_failed",
+          [ATTR.detail]: "connect ETIMEDOUT",
+        },
       });
       s.end();
     } else {

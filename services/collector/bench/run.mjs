@@ -161,8 +161,6 @@ const [ccmd, cargs] = pinned(1, process.execPath, [
   `redis://127.0.0.1:${redisPort}`,
   "--log-level",
   "warn",
-  "--max-concurrent",
-  "256",
 ]);
 const collector = spawn(ccmd, cargs, { stdio: ["ignore", "inherit", "inherit"] });
 const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 32, pipelining: 1 });
