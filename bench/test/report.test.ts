@@ -9,11 +9,14 @@ import { analyseControl, analyseTraffic, spread } from "../src/scenarios/tuner-f
 
 const sample = (at: number, ok: boolean, latency = 2): Sample => ({ index: at, at, latency, ok });
 
-/** Two proxies, 10 requests/s each for 4 s; the endpoint dies at 2 s, proxy 0 fails 3 times, proxy 1 once. */
+/**
+ * Two proxies, 10 requests/s each for 4 s; the endpoint dies at 2 s: proxy 0 fails 3 times,
+ * proxy 1 once, plus one request it sent before the death that was reset after it.
+ */
 function traffic() {
   const proxy = (fails: number[]) =>
     Array.from({ length: 40 }, (_, i) => i * 100).map((at) => sample(at, !fails.includes(at), at < 2000 ? 2 : 5));
-  return analyseTraffic([proxy([2000, 2100, 2300]), proxy([2200])], 2000);
+  return analyseTraffic([proxy([2000, 2100, 2300]), [...proxy([2200]), sample(1950, false, 100)]], 2000);
 }
 
 function results(): Results {
@@ -103,12 +106,13 @@ const scenario: Scenario = {
 describe("tuner-fleet analysis", () => {
   it("counts failures after the death per fleet and per proxy, and the time to the last one", () => {
     const t = traffic();
-    expect(t.failedAfterDeath).toBe(4);
-    expect(t.failedPerProxy).toEqual({ mean: 2, max: 3, min: 1 });
+    expect(t.failedAfterDeath).toBe(5);
+    expect(t.failedBeforeDeath).toBe(0);
+    expect(t.failedPerProxy).toEqual({ mean: 2.5, max: 3, min: 2 });
     expect(t.deathToLastFailureMs).toBe(300);
     expect(t.series).toHaveLength(5);
     expect(t.series[2]).toMatchObject({ t: 2, requests: 20, failed: 4 });
-    expect(t.deathTimeline.reduce((a, p) => a + p.failed, 0)).toBe(4);
+    expect(t.deathTimeline.reduce((a, p) => a + p.failed, 0)).toBe(5);
     expect(t.cdf.at(-1)?.ms).toBe(5);
   });
 
@@ -134,7 +138,7 @@ describe("report table", () => {
       met: "NOT met",
     });
     expect(rows[1]).toMatchObject({ haproxy: "2", meshtune: "-", met: "met" });
-    expect(rows[2]).toMatchObject({ metric: "failed after the death", meshtune: "4", ratio: "0.67 (÷ HAProxy)" });
+    expect(rows[2]).toMatchObject({ metric: "failed after the death", meshtune: "5", ratio: "0.83 (÷ HAProxy)" });
     expect(rows.some((r) => r.metric === "meshtune only")).toBe(false);
     const md = markdownTable(rows);
     expect(md.split("\n")[0]).toBe("| scenario | metric | meshtune | HAProxy | NGINX | ratio | goal | met |");

@@ -44,7 +44,8 @@ const num = (s: string): number | undefined => {
 function ratioOf(a: string, b: string): string {
   const x = num(a);
   const y = num(b);
-  return x !== undefined && y !== undefined && y !== 0 ? `${cell(x / y)} (÷ HAProxy)` : "-";
+  // Only between two positive figures: a ratio of a negative difference or of 0 means nothing.
+  return x !== undefined && y !== undefined && x > 0 && y > 0 ? `${cell(x / y)} (÷ HAProxy)` : "-";
 }
 
 const metOf = (g: Goal) => (g.met === null ? "-" : g.met ? "met" : "NOT met");

@@ -32,7 +32,9 @@ export interface SecondPoint {
 export interface TrafficFigures {
   requests: number;
   failed: number;
+  /** Failed requests that ended before the death (noise: nothing had failed yet). */
   failedBeforeDeath: number;
+  /** Failed requests that ended at or after the death (sent before it and reset, or sent after). */
   failedAfterDeath: number;
   /** Failed requests after the death per proxy: mean and max (the "one proxy alone" figure). */
   failedPerProxy: { mean: number; max: number; min: number };
@@ -53,7 +55,10 @@ export const CDF_QUANTILES = [
 /** `perProxy[i]` = samples of proxy i; `at` is ms since the load started, like `deathAtMs`. */
 export function analyseTraffic(perProxy: readonly (readonly Sample[])[], deathAtMs: number): TrafficFigures {
   const all = perProxy.flat();
-  const failedAfter = perProxy.map((xs) => xs.filter((s) => !s.ok && s.at >= deathAtMs).length);
+  // A request fails "after the death" when it ended after it: requests in flight at the death
+  // whose responses were reset count too (they were sent before it).
+  const afterDeath = (s: Sample) => !s.ok && s.at + s.latency >= deathAtMs;
+  const failedAfter = perProxy.map((xs) => xs.filter(afterDeath).length);
   const lastFail = all.filter((s) => !s.ok && s.at >= deathAtMs).reduce((m, s) => Math.max(m, s.at), -1);
   const okLat = Float64Array.from(all.filter((s) => s.ok).map((s) => s.latency)).sort();
   const seconds = Math.ceil(all.reduce((m, s) => Math.max(m, s.at), 0) / 1000);
@@ -86,7 +91,7 @@ export function analyseTraffic(perProxy: readonly (readonly Sample[])[], deathAt
   return {
     requests: all.length,
     failed: all.filter((s) => !s.ok).length,
-    failedBeforeDeath: all.filter((s) => !s.ok && s.at < deathAtMs).length,
+    failedBeforeDeath: all.filter((s) => !s.ok && !afterDeath(s)).length,
     failedAfterDeath: failedAfter.reduce((a, b) => a + b, 0),
     failedPerProxy: {
       mean: r1(failedAfter.reduce((a, b) => a + b, 0) / n),

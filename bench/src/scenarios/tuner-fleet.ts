@@ -55,7 +55,7 @@ export const PLANS: Record<"quick" | "full", Plan> = {
   quick: {
     proxies: 8,
     rpsEach: 25,
-    durationMs: 10_000,
+    durationMs: 8_000,
     deathAtMs: 3_000,
     repeats: 1,
     ablations: ["eject"],
