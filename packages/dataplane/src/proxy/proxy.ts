@@ -227,6 +227,19 @@ export class EgressProxy {
         rt.setWarmFloor(host, floor);
       }
       rt.hosts.touch();
+      // Tuned pool limits (issue #11): the config file's pool with the override's fields on top;
+      // a snapshot without them restores the file's values.
+      const base = this.#applied?.config.clusters.find((c) => c.name === name);
+      if (base) {
+        const p = o.pool ?? {};
+        const pool = {
+          ...base.pool,
+          ...(p.connectTimeoutMs !== undefined ? { connectTimeoutMs: p.connectTimeoutMs } : {}),
+          ...(p.maxConnectionsPerEndpoint !== undefined ? { maxConnections: p.maxConnectionsPerEndpoint } : {}),
+          ...(p.maxPendingRequests !== undefined ? { maxPendingRequests: p.maxPendingRequests } : {}),
+        };
+        if (JSON.stringify(pool) !== JSON.stringify(rt.config.pool)) rt.update({ ...rt.config, pool });
+      }
     }
     this.#controlVersion = v;
     return { status: "ACK", version: v };
