@@ -635,7 +635,8 @@ cmd_broker() {
       missing="$(kafka_missing_piece)"
       [[ -z "$missing" ]] || die "cannot start Kafka $KAFKA_VERSION: missing $missing"
       # fetch_kafka is per version and shared with other runs: serialise fetches.
-      exec 8>"$ROOT/.cache/kafka.fetch.lock" 2>/dev/null || exec 8>"$RUN/kafka.fetch.lock"
+      mkdir -p "$ROOT/.cache"
+      exec 8>"$ROOT/.cache/kafka.fetch.lock"
       if command -v flock >/dev/null; then flock -w 300 8 || die "another fetch of Kafka holds the lock for over 300s"; fi
       mkdir -p "$KAFKA_HOME"
       fetch_kafka || die "could not fetch Kafka $KAFKA_VERSION"

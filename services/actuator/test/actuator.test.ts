@@ -276,6 +276,20 @@ describe("actuator with a fleet of real proxies", () => {
     expect(await metricsText()).toContain(`meshtune_actuator_rollbacks_total{cluster="${CLUSTER}"} 1`);
   });
 
+  it("tuned pool limits from a decision reach every proxy's pools", async () => {
+    await writeDecision({
+      kind: "set_pool_limits",
+      endpoint: undefined,
+      after: { maxConnectionsPerEndpoint: 7, maxPendingRequests: 9 },
+    });
+    const limits = async (p: FleetProxy) =>
+      (await endpointsOf(p)).map((e) => (e as { pool?: { maxConnections?: number } }).pool?.maxConnections);
+    await waitFor("maxConnections 7 on every proxy", async () =>
+      (await Promise.all(fleet.map(limits))).every((l) => l.length > 0 && l.every((m) => m === 7)),
+    );
+    for (const p of fleet) expect(await isEjected(p, "b")).toBe(true);
+  });
+
   it("admin API: reads are open, writes need the bearer token and land in the engine's hashes", async () => {
     const cluster = (await (await request(`${adminUrl}/clusters/${CLUSTER}`)).body.json()) as { version: number };
     expect(cluster.version).toBeGreaterThanOrEqual(4);
