@@ -16,6 +16,12 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
      * written by the collector's window store; expires after the configured horizon.
      */
     windowBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:win:${unixSecond}`,
+    /**
+     * The per-proxy fields of one cluster's second (hash: `<endpoint>|fail|<proxy>`,
+     * `<endpoint>|ok|<proxy>`), apart from `windowBucket` so a reader of the long view does not
+     * fetch them (at 200 proxies they are most of a second's fields); same expiry.
+     */
+    windowProxyBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:winp:${unixSecond}`,
     /** Last cumulative value of every series of one proxy instance (hash), for delta conversion. */
     cumulative: (cluster: string, proxyInstance: string) => `${c(cluster)}:cum:${proxyInstance}`,
     /**

@@ -57,9 +57,11 @@ export interface EndpointWindow {
   /**
    * Per proxy instance that saw a failure on this endpoint in the view: failed attempts
    * (5xx and no-response), failed connects, failed warm-ups and failed health checks.
+   * Filled in the short view only; empty in the long view (reading 60 s of per-proxy fields
+   * costs ~150k fields per read at 200 proxies × 50 endpoints; decision 0007).
    */
   failuresByProxy: Record<string, number>;
-  /** Per proxy instance: successful health checks and ready warm-ups (evidence to un-eject). */
+  /** Per proxy instance: successful health checks and ready warm-ups (evidence to un-eject). Short view only, as above. */
   healthyByProxy: Record<string, number>;
 }
 
