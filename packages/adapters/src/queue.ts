@@ -127,6 +127,12 @@ export function createEvaluationWorker(opts: EvaluationWorkerOptions): Evaluatio
       connection: client,
       prefix: redisKeys(opts.prefix).queuePrefix(),
       concurrency: opts.concurrency ?? 4,
+      // A worker killed mid-job leaves the job active until its lock lapses and a stalled check
+      // runs: BullMQ's 30 s + 30 s defaults kept a killed worker's evaluation unretried for up to
+      // a minute (issue #14). Evaluations take ~1.6 s at p99 (docs/operations.md) and the lock is
+      // renewed every lockDuration/2, so 10 s + 5 s still never steals a live job.
+      lockDuration: 10_000,
+      stalledInterval: 5_000,
     },
   );
   worker.on("completed", (job) => emit({ type: "completed", jobId: job.id ?? "", job: job.data }));
