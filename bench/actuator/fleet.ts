@@ -11,13 +11,21 @@ import { fileURLToPath } from "node:url";
 
 const CLI = fileURLToPath(new URL("../../services/cli/dist/main.js", import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+const handedOut = new Set<number>();
+/** A free loopback port never handed out before by this script (parallel starts must not share one). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface FleetSpec {
@@ -54,8 +62,17 @@ async function waitReady(admin: number, child: ChildProcess, timeoutMs = 20_000)
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`proxy on admin port ${admin} not ready within ${timeoutMs} ms`);
+  const ready = await fetch(`http://127.0.0.1:${admin}/ready`)
+    .then((r) => r.text())
+    .catch((err: Error) => err.message);
+  throw new Error(`proxy on admin port ${admin} not ready within ${timeoutMs} ms: ${ready}`);
 }
+
+/** Every proxy process this script started, killed when it exits however it exits. */
+const children = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+});
 
 export async function startFleet(spec: FleetSpec): Promise<Fleet> {
   const members: FleetMember[] = [];
@@ -81,30 +98,44 @@ export async function startFleet(spec: FleetSpec): Promise<Fleet> {
       ],
     };
     writeFileSync(file, JSON.stringify(config)); // JSON is YAML
-    const args = [CLI, "proxy", "--config", file, "--no-telemetry", "--no-watch", "--log-level", "warn"];
+    const args = [
+      CLI,
+      "proxy",
+      "--config",
+      file,
+      "--no-telemetry",
+      "--no-watch",
+      "--log-level",
+      process.env.BENCH_PROXY_LOG ?? "warn",
+    ];
     if (spec.redis)
       args.push("--redis-url", spec.redis.url, "--redis-prefix", spec.redis.prefix, "--control-key", spec.redis.key);
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
-    await waitReady(admin, child);
+    children.add(child);
+    child.once("exit", () => children.delete(child));
+    await waitReady(admin, child, 60_000);
     members.push({ id, listener, admin, child });
   };
-  // A few at a time: 20 cold Node starts at once on two cores take longer than in batches.
-  for (let i = 0; i < spec.n; i += 4)
-    await Promise.all([0, 1, 2, 3].filter((j) => i + j < spec.n).map((j) => start(i + j)));
-  return {
-    members,
-    async stop() {
-      await Promise.all(
-        members.map(
-          (m) =>
-            new Promise<void>((resolve) => {
-              if (m.child.exitCode !== null) return resolve();
-              m.child.once("exit", () => resolve());
-              m.child.kill("SIGTERM");
-              setTimeout(() => m.child.kill("SIGKILL"), 5_000).unref();
-            }),
-        ),
-      );
-    },
+  const stop = async () => {
+    await Promise.all(
+      members.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            if (m.child.exitCode !== null) return resolve();
+            m.child.once("exit", () => resolve());
+            m.child.kill("SIGTERM");
+            setTimeout(() => m.child.kill("SIGKILL"), 5_000).unref();
+          }),
+      ),
+    );
   };
+  // A few at a time: 20 cold Node starts at once on two cores take longer than in batches.
+  try {
+    for (let i = 0; i < spec.n; i += 4)
+      await Promise.all([0, 1, 2, 3].filter((j) => i + j < spec.n).map((j) => start(i + j)));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { members, stop };
 }

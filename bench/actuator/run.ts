@@ -34,9 +34,12 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "100" },
     burst: { type: "string", default: "2000" },
     quick: { type: "boolean", default: false },
+    /** Run only these parts (comma-separated: latency,burst,sustained,fleet). */
+    only: { type: "string", default: "latency,burst,sustained,fleet" },
   },
 });
 const N = Number(values.proxies);
+const ONLY = new Set(values.only.split(","));
 const ROUNDS = values.quick ? 20 : Number(values.rounds);
 const BURST = values.quick ? 300 : Number(values.burst);
 const redisUrl = process.env.REDIS_URL;
@@ -106,10 +109,14 @@ async function withTuner<T>(
     ...opts,
   });
   const keys = redisKeys(prefix);
+  // What the engine does, in one round trip: XADD the decision, register the cluster, announce.
   const write = async (d: object) => {
-    await redis.xadd(keys.decisions(CLUSTER), "*", "d", JSON.stringify(d));
-    await redis.sadd(keys.clusters(), CLUSTER);
-    await redis.publish(redisChannels(prefix).decisions(), CLUSTER);
+    await redis
+      .pipeline()
+      .xadd(keys.decisions(CLUSTER), "*", "d", JSON.stringify(d))
+      .sadd(keys.clusters(), CLUSTER)
+      .publish(redisChannels(prefix).decisions(), CLUSTER)
+      .exec();
   };
   try {
     return await fn({ prefix, fleet, acks, write });
@@ -369,46 +376,50 @@ async function fleetScenario(tuner: boolean) {
 }
 
 const startedAt = new Date().toISOString();
-console.error(`[bench] actuator: ${N} proxies, ${ROUNDS} rounds, burst ${BURST}`);
-const lat = await latency();
-console.error(`[bench] latency ${JSON.stringify(lat)}`);
-const bur = await burst();
-console.error(`[bench] burst ${JSON.stringify(bur)}`);
-const sus = [];
-for (const rate of values.quick ? [100] : [50, 200, 500]) {
-  sus.push(await sustained(rate, values.quick ? 2 : 5));
-  console.error(`[bench] sustained ${JSON.stringify(sus.at(-1))}`);
-}
-const alone = await fleetScenario(false);
-const tuned = await fleetScenario(true);
-const fleet = {
-  proxies: N,
-  rpsPerProxy: RPS,
-  failedAlone: alone.failed,
-  failedWithTuner: tuned.failed,
-  onePoxyThreshold: 5,
-  ratioAloneToOneProxy: alone.failed / 5,
-  ratioTunerToOneProxy: tuned.failed / 5,
-  requests: { alone: alone.requests, tuner: tuned.requests },
-  detector: "stand-in (bench polls /clusters every 20 ms; the engine is not wired yet)",
-};
-console.error(`[bench] fleet ${JSON.stringify(fleet)}`);
-const out = {
-  scenario: "actuator",
-  startedAt,
-  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
-  latency: lat,
-  burst: bur,
-  sustained: sus,
-  fleet,
-  goals: { decisionToAppliedP99Ms: 500, fleetFailuresVsOneProxy: 1.5 },
-  met: { latency: lat.decisionToAppliedMs.p99 <= 500, fleet: fleet.ratioTunerToOneProxy <= 1.5 },
-};
+const os = await import("node:os");
 const resultsDir = fileURLToPath(new URL("../results/", import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 const file = join(resultsDir, `actuator-${startedAt.replace(/[:.]/g, "-")}${values.quick ? "-quick" : ""}.json`);
-writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
-console.log(JSON.stringify(out, null, 2));
+const out: Record<string, unknown> = {
+  scenario: "actuator",
+  startedAt,
+  machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg() },
+  goals: { decisionToAppliedP99Ms: 500, fleetFailuresVsOneProxy: 1.5 },
+};
+/** Written after every part, so a later failure keeps what was measured. */
+const save = (part: string, value: unknown) => {
+  out[part] = value;
+  out.loadAverageAtEnd = os.loadavg();
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  console.error(`[bench] ${part} ${JSON.stringify(value)}`);
+};
+console.error(`[bench] actuator: ${N} proxies, ${ROUNDS} rounds, burst ${BURST}, parts ${[...ONLY].join(",")}`);
+if (ONLY.has("latency")) {
+  const lat = await latency();
+  save("latency", { ...lat, met: lat.decisionToAppliedMs.p99 <= 500 });
+}
+if (ONLY.has("burst")) save("burst", await burst());
+if (ONLY.has("sustained")) {
+  const sus = [];
+  for (const rate of values.quick ? [100] : [50, 200, 500]) sus.push(await sustained(rate, values.quick ? 2 : 5));
+  save("sustained", sus);
+}
+if (ONLY.has("fleet")) {
+  const alone = await fleetScenario(false);
+  const tuned = await fleetScenario(true);
+  save("fleet", {
+    proxies: N,
+    rpsPerProxy: RPS,
+    failedAlone: alone.failed,
+    failedWithTuner: tuned.failed,
+    oneProxyThreshold: 5,
+    ratioAloneToOneProxy: alone.failed / 5,
+    ratioTunerToOneProxy: tuned.failed / 5,
+    met: tuned.failed / 5 <= 1.5,
+    requests: { alone: alone.requests, tuner: tuned.requests },
+    detector: "stand-in (this script polls every proxy's /clusters every 20 ms; the engine is not wired yet)",
+  });
+}
 console.error(`[bench] wrote ${file}`);
 await sim.close();
 await redis.quit();
