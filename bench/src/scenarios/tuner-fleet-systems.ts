@@ -10,8 +10,6 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRedis } from "@meshtune/adapters";
-import { ConfigAckSchema, redisKeys } from "@meshtune/contracts";
 import { sleep, waitFor } from "../lib/log.js";
 import { freePort } from "../lib/ports.js";
 import { type Managed, spawnManaged, tailLog, treeCpuMs, treeRssMiB } from "../lib/procs.js";
@@ -20,12 +18,10 @@ import { meshtuneConfig, REPO_ROOT, WARMUP_DEADLINE_MS } from "../systems/meshtu
 import { startNativeProxy } from "../systems/native.js";
 import { NGINX_BIN, nginxConfig } from "../systems/nginx.js";
 import type { ProxyInstance, ProxySpec, SystemDef } from "../systems/types.js";
-import type { AckRecord, DecisionRecord, VersionRecord } from "./tuner-fleet-analysis.js";
+import { type ControlHandle, purgeControl } from "./tuner-fleet-control.js";
 
 const CLI = path.join(REPO_ROOT, "services/cli/dist/main.js");
 const LAUNCHER = fileURLToPath(new URL("../tuner-launcher.js", import.meta.url));
-/** The cluster name in meshtuneConfig (bench/src/systems/meshtune.ts). */
-export const CLUSTER = "sim";
 /** meshtune's own threshold: Envoy's default of 5 consecutive local-origin failures. */
 export const LOCAL_ORIGIN_THRESHOLD = 5;
 
@@ -35,12 +31,6 @@ export interface TunerSettings {
   evaluationIntervalMs: number;
   /** EngineConfigInput (one rule off for the ablation). */
   engineConfig?: Record<string, unknown>;
-}
-
-/** What the scenario reads after a tuned run. */
-export interface ControlHandle {
-  redisUrl: string;
-  prefix: string;
 }
 
 /** N composite instances of one system. */
@@ -60,7 +50,11 @@ export function fleetOf(def: SystemDef, n: number, id = def.id, label = `${def.l
             mkdirSync(workDir, { recursive: true });
             return def.start({ ...spec, workDir });
           });
-          insts.push(...(await Promise.all(batch)));
+          // allSettled: the instances of a batch that did start are stopped too when one fails.
+          const settled = await Promise.allSettled(batch);
+          for (const r of settled) if (r.status === "fulfilled") insts.push(r.value);
+          const failed = settled.find((r) => r.status === "rejected");
+          if (failed) throw failed.reason;
         }
       } catch (err) {
         await Promise.all(insts.map((x) => x.stop()));
@@ -242,7 +236,7 @@ export function meshtuneFleet(o: { id: string; label: string; n: number; tuner?:
             logFile: path.join(s.workDir, "meshtune.log"),
             cwd: REPO_ROOT,
           });
-          await waitHttp(`http://127.0.0.1:${admin}/ready`, proc, `meshtune ${id}`, WARMUP_DEADLINE_MS + 20_000);
+          await waitHttp(`http://127.0.0.1:${admin}/ready`, proc, `meshtune ${id}`, WARMUP_DEADLINE_MS + 40_000);
           return {
             system: "meshtune",
             label: id,
@@ -267,7 +261,7 @@ export function meshtuneFleet(o: { id: string; label: string; n: number; tuner?:
           stop: async () => {
             await fleet.stop();
             await tuner?.proc.stop();
-            if (o.tuner) await purge({ redisUrl: o.tuner.redisUrl, prefix }).catch(() => {});
+            if (o.tuner) await purgeControl({ redisUrl: o.tuner.redisUrl, prefix }).catch(() => {});
           },
         };
       } catch (err) {
@@ -277,75 +271,4 @@ export function meshtuneFleet(o: { id: string; label: string; n: number; tuner?:
     },
   };
   return { def, control: () => last };
-}
-
-/** Deletes a run's keys (windows, decisions, snapshots, BullMQ queue) once the tuner stopped. */
-async function purge(h: ControlHandle): Promise<void> {
-  const redis = createRedis(h.redisUrl, { name: "bench-tuner-fleet" });
-  try {
-    for (const pattern of [`${h.prefix}:*`, `{${h.prefix}:bull}*`]) {
-      const all = await redis.keys(pattern);
-      for (let i = 0; i < all.length; i += 500) await redis.del(...all.slice(i, i + 500));
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** The engine's decisions, the actuator's versions and every proxy's ACKs of one run. */
-export async function readControl(h: ControlHandle): Promise<{
-  decisions: DecisionRecord[];
-  versions: VersionRecord[];
-  acks: AckRecord[];
-}> {
-  const redis = createRedis(h.redisUrl, { name: "bench-tuner-fleet" });
-  const keys = redisKeys(h.prefix);
-  try {
-    const entries = await redis.xrange(keys.decisions(CLUSTER), "-", "+");
-    const decisions: DecisionRecord[] = [];
-    for (const [id, fields] of entries) {
-      const i = fields.indexOf("d");
-      if (i < 0) continue;
-      const d = JSON.parse(fields[i + 1] ?? "{}") as {
-        id: string;
-        kind: string;
-        rule: string;
-        endpoint?: string;
-        decidedAt: string;
-        dryRun: boolean;
-        guardrails?: { action: string }[];
-      };
-      decisions.push({
-        id: d.id,
-        kind: d.kind,
-        rule: d.rule,
-        ...(d.endpoint ? { endpoint: d.endpoint } : {}),
-        decidedAt: Date.parse(d.decidedAt),
-        writtenAt: Number(id.split("-")[0]),
-        applied: !d.dryRun && !(d.guardrails ?? []).some((g) => g.action === "blocked"),
-      });
-    }
-    const history = await redis.hgetall(keys.snapshotHistory(CLUSTER));
-    const versions: VersionRecord[] = [];
-    for (const [v, json] of Object.entries(history)) {
-      const payload = JSON.parse((JSON.parse(json) as { payload: string }).payload) as Pick<
-        VersionRecord,
-        "issuedAt" | "override"
-      >;
-      versions.push({ version: Number(v), issuedAt: payload.issuedAt, override: payload.override });
-    }
-    const acks: AckRecord[] = [];
-    for (const v of versions) {
-      const record = await redis.hgetall(keys.convergence(CLUSTER, v.version));
-      for (const [field, json] of Object.entries(record)) {
-        if (field.startsWith("_")) continue;
-        const p = ConfigAckSchema.safeParse(JSON.parse(json));
-        if (p.success)
-          acks.push({ proxyId: p.data.proxyId, version: p.data.version, status: p.data.status, at: p.data.at });
-      }
-    }
-    return { decisions, versions, acks };
-  } finally {
-    redis.disconnect();
-  }
 }

@@ -20,20 +20,20 @@ import { createRedis } from "@meshtune/adapters";
 import { load } from "../lib/load.js";
 import { errorMessage, progress, sleep } from "../lib/log.js";
 import { startBar, withTimedBar } from "../lib/progress.js";
-import { type Ctx, fmt, type Goal, rowsOf, runSystem, type Scenario, type ScenarioResult } from "../lib/run.js";
+import { type Ctx, fmt, rowsOf, runSystem, type Scenario, type ScenarioResult } from "../lib/run.js";
 import type { RunningSim } from "../lib/sim.js";
 import { REPO_ROOT } from "../systems/meshtune.js";
 import type { ProxyInstance, SystemDef } from "../systems/types.js";
 import { fiveEndpoints, pick } from "./common.js";
 import { analyseControl, analyseTraffic, spread } from "./tuner-fleet-analysis.js";
+import { type ControlHandle, readControl } from "./tuner-fleet-control.js";
+import { goalsOf } from "./tuner-fleet-goals.js";
 import {
-  type ControlHandle,
   fleetOf,
   haproxyNoRetry,
   LOCAL_ORIGIN_THRESHOLD,
   meshtuneFleet,
   nginxNoRetry,
-  readControl,
   type TunerSettings,
 } from "./tuner-fleet-systems.js";
 
@@ -250,7 +250,7 @@ export const tunerFleet: Scenario = {
         (ctx.quick ? ` QUICK: ${n} proxies instead of 20, shorter run, eject-rule ablation only, no repeats.` : ""),
       params: { ...plan, deadEndpoint: DEAD, localOriginThreshold: LOCAL_ORIGIN_THRESHOLD, redisUrl: url },
       systems: out,
-      goals: goalsOf(out, plan),
+      goals: goalsOf(out, plan.proxies, plan.ablations),
       notes: [],
     };
   },
@@ -279,80 +279,3 @@ export const tunerFleet: Scenario = {
     ];
   },
 };
-
-/** The goals, with every system's figure for the report's one table (`compare`). */
-function goalsOf(out: Record<string, Record<string, unknown>>, plan: Plan): Goal[] {
-  const failed = (id: string) => pick(out[id], "failedAfterDeath");
-  const tuned = failed("meshtune");
-  const perProxy = pick(out["meshtune-alone"], "failedPerProxy", "mean");
-  const bound = perProxy === undefined ? undefined : Math.round(perProxy * 1.5 * 10) / 10;
-  const p99 = pick(out.meshtune, "control", "decisionToApplied", "p99");
-  const last = (id: string) => pick(out[id], "deathToLastFailureMs") ?? null;
-  const goals: (Goal & { compare?: Record<string, number | null | string> })[] = [
-    {
-      goal: `${plan.proxies} proxies, an endpoint dies mid-run: fleet-wide failed requests ≤ 1.5× one proxy's threshold`,
-      system: "meshtune",
-      target: `≤ 1.5 × one proxy alone (${fmt(perProxy, 1)}) = ${fmt(bound, 1)}`,
-      value: tuned ?? null,
-      met: tuned === undefined || bound === undefined ? null : tuned <= bound,
-      note: `proxies alone in all: ${fmt(failed("meshtune-alone"))}; HAProxy ×${plan.proxies}: ${fmt(failed("haproxy"))}; NGINX ×${plan.proxies}: ${fmt(failed("nginx"))}`,
-      compare: {
-        meshtune: tuned ?? null,
-        haproxy: failed("haproxy") ?? null,
-        nginx: failed("nginx") ?? null,
-        ratio: tuned !== undefined && perProxy ? Math.round((tuned / perProxy) * 100) / 100 : null,
-        ratioOf: "÷ one proxy alone",
-      },
-    },
-    {
-      goal: "decision-to-applied p99 ≤ 500 ms",
-      system: "meshtune",
-      target: "≤ 500 ms",
-      value: p99 ?? null,
-      met: p99 === undefined ? null : p99 <= 500,
-      note:
-        `p50 ${fmt(pick(out.meshtune, "control", "decisionToApplied", "p50"))} ms over ` +
-        `${fmt(pick(out.meshtune, "control", "decisionToApplied", "samples"))} (decision, proxy) pairs, decidedAt → ` +
-        `the proxy's ACK (decidedAt is the evaluated window's end, whole seconds); from the decision's commit: ` +
-        `p50 ${fmt(pick(out.meshtune, "control", "committedToApplied", "p50"))}, ` +
-        `p99 ${fmt(pick(out.meshtune, "control", "committedToApplied", "p99"))} ms`,
-      compare: { meshtune: p99 ?? null, haproxy: null, nginx: null, ratio: null },
-    },
-    {
-      goal: "time from the death to the last failed request (no goal; lower is better)",
-      system: "meshtune",
-      target: "-",
-      value: last("meshtune"),
-      met: null,
-      compare: {
-        meshtune: last("meshtune"),
-        haproxy: last("haproxy"),
-        nginx: last("nginx"),
-        ratio:
-          last("meshtune") !== null && last("haproxy")
-            ? Math.round((last("meshtune")! / last("haproxy")!) * 100) / 100
-            : null,
-        ratioOf: "÷ HAProxy",
-      },
-    },
-  ];
-  for (const rule of plan.ablations) {
-    const id = `meshtune-no-${rule}`;
-    const v = failed(id);
-    goals.push({
-      goal: `ablation: ${rule} rule off — fleet-wide failed requests (tuner with every rule: ${fmt(tuned)})`,
-      system: id,
-      target: "-",
-      value: v ?? null,
-      met: null,
-      compare: {
-        meshtune: v ?? null,
-        haproxy: null,
-        nginx: null,
-        ratio: v !== undefined && tuned ? Math.round((v / tuned) * 100) / 100 : null,
-        ratioOf: "÷ all rules on",
-      },
-    });
-  }
-  return goals;
-}
