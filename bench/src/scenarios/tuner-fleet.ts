@@ -209,7 +209,10 @@ export const tunerFleet: Scenario = {
   name: "tuner-fleet",
   title: "Fleet of proxies, one of five endpoints dies mid-run: tuner vs proxies alone vs HAProxy/NGINX",
   async run(ctx: Ctx): Promise<ScenarioResult> {
-    const plan = ctx.quick ? PLANS.quick : PLANS.full;
+    const base = ctx.quick ? PLANS.quick : PLANS.full;
+    // Developer aid: BENCH_TUNER_FLEET_PROXIES=N runs N proxies per fleet (a smaller machine).
+    const override = Number(process.env.BENCH_TUNER_FLEET_PROXIES);
+    const plan = Number.isInteger(override) && override > 0 ? { ...base, proxies: override } : base;
     const url = redisUrl();
     const redisError = await redisReachable(url);
     if (redisError) progress(`tuner-fleet: ${redisError}; the tuned fleets are skipped (start it: ./dev services up)`);
@@ -247,7 +250,8 @@ export const tunerFleet: Scenario = {
         `new connections, resets open ones). Retries off everywhere; meshtune ejects locally after ` +
         `${LOCAL_ORIGIN_THRESHOLD} consecutive local-origin failures (Envoy's default) or 2 failed health checks ` +
         `(500 ms); HAProxy marks down on 1 layer-7 error or 2 failed checks; NGINX max_fails=1.` +
-        (ctx.quick ? ` QUICK: ${n} proxies instead of 20, shorter run, eject-rule ablation only, no repeats.` : ""),
+        (ctx.quick ? ` QUICK: ${n} proxies instead of 20, shorter run, eject-rule ablation only, no repeats.` : "") +
+        (n !== base.proxies ? ` ${n} proxies per fleet (BENCH_TUNER_FLEET_PROXIES).` : ""),
       params: { ...plan, deadEndpoint: DEAD, localOriginThreshold: LOCAL_ORIGIN_THRESHOLD, redisUrl: url },
       systems: out,
       goals: goalsOf(out, plan.proxies, plan.ablations),
