@@ -68,6 +68,7 @@ export async function startTuner(o: TunerOptions): Promise<Tuner> {
       prefix: o.prefix,
       dryRun: o.dryRun,
       config: o.engineConfig,
+      ...(o.engineMetrics ? { metricsAddress: o.engineMetrics } : {}),
       // One process, one set of process metrics (the collector's registry has them).
       processMetrics: false,
       logger: logger.child({ component: "engine" }),
