@@ -109,7 +109,9 @@ describe.each(backends)("window store on %s", (_name, connect) => {
     if (!w.ok) throw new Error(w.error);
     const long = w.value.views.long.find((e) => e.endpoint === EP)!;
     expect(long.attempts).toEqual({ "2xx": 5 + 3 + 2 + 4, "5xx": 7 });
-    expect(long.failuresByProxy).toEqual({ p1: 7 });
+    // Per-proxy evidence is in the short view only (contracts): a failure 2 s ago shows there.
+    expect(long.failuresByProxy).toEqual({});
+    await write([attempts("p1", now - 3_600_000, now - 2_000, 1_010, "5xx")]); // +3
     // Each delta landed in the bucket of its point's time.
     const rates = w.value.rates[EP]!;
     expect(rates).toHaveLength(60);
@@ -117,9 +119,14 @@ describe.each(backends)("window store on %s", (_name, connect) => {
     const sec = (ms: number) => Math.floor(ms / 1000) - (Math.floor(now / 1000) - 60);
     expect(rates[sec(t0 + 1_000)]).toBe(5);
     expect(rates[sec(t0 + 2_000)]).toBe(3 + 7);
-    // Nothing of it is in the short view (the last 10 s).
+    // Nothing of the earlier points is in the short view (the last 10 s).
     expect(w.value.views.short.find((e) => e.endpoint === EP)?.attempts ?? {}).toEqual({});
     expect(w.value.proxiesReporting).toBe(1);
+    const again = await readClusterWindows(redis, { cluster: "api", at: now, prefix });
+    if (!again.ok) throw new Error(again.error);
+    const short = again.value.views.short.find((e) => e.endpoint === EP)!;
+    expect(short.attempts).toEqual({ "5xx": 3 });
+    expect(short.failuresByProxy).toEqual({ p1: 3 });
   });
 
   it("merges histograms bucket-wise, keeps each proxy's latest gauge, stores fast signals", async () => {
@@ -229,6 +236,8 @@ describe.each(backends)("window store on %s", (_name, connect) => {
       for (let s = Math.floor(base / 1000); s <= Math.floor(now / 1000); s++) {
         const h = await redis.hgetall(redisKeys(prefix).windowBucket("api", s));
         if (Object.keys(h).length > 0) out[s] = h;
+        const p = await redis.hgetall(redisKeys(prefix).windowProxyBucket("api", s));
+        if (Object.keys(p).length > 0) out[`${s}p`] = p;
       }
       return out;
     };

@@ -145,7 +145,7 @@ describe("collector on a three-node Redis Cluster", () => {
     closer.defer(() => redis.quit());
     const w = await readClusterWindows(redis, { cluster: "rc", at: Date.now() + 1_000, prefix });
     if (!w.ok) throw new Error(w.error);
-    expect(w.value.views.long[0]).toMatchObject({ attempts: { "5xx": 3 }, failuresByProxy: { pc: 3 } });
+    expect(w.value.views.short[0]).toMatchObject({ attempts: { "5xx": 3 }, failuresByProxy: { pc: 3 } });
 
     // The interval job: `at` is the end of the interval the data arrived in (200 ms boundaries).
     const queue = createEvaluationQueue({ connection: redis as unknown as Redis, prefix });

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRedis, readClusterWindows, silentLogger } from "@meshtune/adapters";
-import { ATTR, CONFIG_API_VERSION, type SimConfigInput } from "@meshtune/contracts";
+import { ATTR, CONFIG_API_VERSION, redisKeys, type SimConfigInput } from "@meshtune/contracts";
 import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { Agent, request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
@@ -100,18 +100,32 @@ async function stopProxy(f: Fleet): Promise<void> {
   expect(await f.exited).toBe(0);
 }
 
-/** Sends `n` requests to `host` through the proxy; returns the status classes the client saw. */
+/** Proxy-generated answers (`x-meshtune-error`) that still were an upstream attempt, with no response. */
+const ATTEMPT_ERRORS = new Set(["upstream_timeout", "upstream_reset", "upstream_protocol_error"]);
+
+/**
+ * Sends `n` requests to `host` through the proxy and tallies the upstream attempts they were:
+ * the upstream's status class, `error` for an attempt without a response, `none` for a request
+ * the proxy answered itself without an attempt (e.g. admission control on a saturated machine).
+ */
 async function send(f: Fleet, host: string, n: number, tally: Map<string, number>): Promise<void> {
   for (let i = 0; i < n; i++) {
     const res = await request(`http://127.0.0.1:${f.port}/x`, { headers: { host }, dispatcher: client });
     await res.body.text();
-    const key = `${host}|${Math.floor(res.statusCode / 100)}xx`;
+    const cause = res.headers["x-meshtune-error"];
+    const cls =
+      cause === undefined
+        ? `${Math.floor(res.statusCode / 100)}xx`
+        : ATTEMPT_ERRORS.has(String(cause))
+          ? "error"
+          : "none";
+    const key = `${host}|${cls}`;
     tally.set(key, (tally.get(key) ?? 0) + 1);
   }
 }
 
 describe("fleet -> two collector replicas -> Redis windows", () => {
-  it("counts every request once, across replicas and a proxy restart", async () => {
+  it("counts every request once, across replicas and a proxy restart", { timeout: 120_000 }, async () => {
     const url = await requireRedis();
     const prefix = randomName("fleet");
     const endpoints: SimConfigInput["endpoints"] = [
@@ -165,22 +179,27 @@ describe("fleet -> two collector replicas -> Redis windows", () => {
       if (!w.ok) throw new Error(w.error);
       return { w: w.value, ep: w.value.views.long.find((e) => e.endpoint === endpoint) };
     };
-    const expected = {
-      ok: { "2xx": tally.get("ok.test|2xx") ?? 0 },
-      flaky: { "2xx": tally.get("flaky.test|2xx") ?? 0, "5xx": tally.get("flaky.test|5xx") ?? 0 },
+    const classes = (host: string) => {
+      const out: Record<string, number> = {};
+      for (const [k, v] of tally) {
+        const [h, cls] = k.split("|");
+        if (h === host && cls !== "none") out[cls!] = v;
+      }
+      return out;
     };
-    expect(expected.ok["2xx"]).toBe(120);
-    expect(expected.flaky["2xx"] + expected.flaky["5xx"]).toBe(120);
+    const expected = { ok: classes("ok.test"), flaky: classes("flaky.test") };
+    const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    // 120 requests per host; on a quiet machine every one is an attempt.
+    expect(total(expected.ok)).toBeGreaterThan(100);
+    expect(expected.flaky["5xx"] ?? 0).toBeGreaterThan(0);
     await waitFor(
       "windows equal to the requests sent",
       async () => {
         const ok = await attempts("ok", okEp);
         const flaky = await attempts("flaky", flakyEp);
-        return (
-          JSON.stringify(ok.ep?.attempts) === JSON.stringify(expected.ok) &&
-          (flaky.ep?.attempts["2xx"] ?? 0) === expected.flaky["2xx"] &&
-          (flaky.ep?.attempts["5xx"] ?? 0) === expected.flaky["5xx"]
-        );
+        const same = (a: Record<string, number | undefined> | undefined, b: Record<string, number>) =>
+          JSON.stringify(Object.entries(a ?? {}).sort()) === JSON.stringify(Object.entries(b).sort());
+        return same(ok.ep?.attempts, expected.ok) && same(flaky.ep?.attempts, expected.flaky);
       },
       15_000,
     ).catch(async (err) => {
@@ -192,12 +211,22 @@ describe("fleet -> two collector replicas -> Redis windows", () => {
     });
     const ok = await attempts("ok", okEp);
     expect(ok.w.proxiesReporting).toBe(4);
-    expect(ok.ep!.latency.count).toBe(120);
-    // 5xx attempts count as failures per proxy, each proxy's own.
-    const flaky = await attempts("flaky", flakyEp);
-    const perProxy = Object.values(flaky.ep!.failuresByProxy).reduce((x, y) => x + y, 0);
-    expect(perProxy).toBe(expected.flaky["5xx"]);
-    expect(Object.keys(flaky.ep!.failuresByProxy).every((p) => /^p[0-3]$/.test(p))).toBe(true);
+    expect(ok.ep!.latency.count).toBe(total(expected.ok));
+    // 5xx attempts count as failures per proxy, each proxy's own (the per-proxy buckets of the
+    // last minute; the reader returns them for its 10 s view only, and this run is longer).
+    const failures = new Map<string, number>();
+    const nowSec = Math.floor(Date.now() / 1000);
+    for (let s = nowSec - 60; s <= nowSec + 1; s++) {
+      const h = await redis.hgetall(redisKeys(prefix).windowProxyBucket("flaky", s));
+      for (const [field, v] of Object.entries(h)) {
+        const [ep, kind, proxy] = field.split("|");
+        if (ep === flakyEp && kind === "fail") failures.set(proxy!, (failures.get(proxy!) ?? 0) + Number(v));
+      }
+    }
+    expect([...failures.values()].reduce((x, y) => x + y, 0)).toBe(
+      (expected.flaky["5xx"] ?? 0) + (expected.flaky.error ?? 0),
+    );
+    expect([...failures.keys()].every((p) => /^p[0-3]$/.test(p))).toBe(true);
 
     // The black hole fails every proxy's warm-up: stored as fast signals with their attributes.
     const hole = await attempts("hole", holeEp);

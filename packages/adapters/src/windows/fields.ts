@@ -1,7 +1,7 @@
 /**
  * Field names inside the collector's Redis hashes (keys come from `redisKeys()` in contracts).
  * One module owns them so the writer (collector) and the reader (readClusterWindows) cannot
- * drift. A 1-second bucket hash holds `<endpoint>|<kind>|<rest>`; endpoint keys never contain
+ * drift. A 1-second bucket hash (and its per-proxy twin) holds `<endpoint>|<kind>|<rest>`; endpoint keys never contain
  * `|` (`address:port` or `[v6]:port`), so the first `|` ends the endpoint.
  * Layout and the evidence for it: docs/decisions/0007-windows-in-redis.md.
  */
@@ -18,9 +18,9 @@ export const BUCKET_KIND = {
   health: "hc",
   ejections: "ej",
   picks: "pk",
-  /** Per proxy: failed attempts, connects, warm-ups and health checks (written only when non-zero). */
+  /** Per proxy, in `windowProxyBucket`: failed attempts, connects, warm-ups and health checks (only when non-zero). */
   failByProxy: "fail",
-  /** Per proxy: successful health checks and ready warm-ups (written only when non-zero). */
+  /** Per proxy, in `windowProxyBucket`: successful health checks and ready warm-ups (only when non-zero). */
   okByProxy: "ok",
 } as const;
 export type BucketKind = (typeof BUCKET_KIND)[keyof typeof BUCKET_KIND];

@@ -7,10 +7,11 @@
  * KEYS[2] gauges hash of (cluster, proxy)              field `<ep>|<gauge>` -> "<time ms>|<value>",
  *                                                      field `_t` -> time (ms) of the newest gauges written
  * KEYS[3] proxies sorted set of the cluster            proxy -> last report (Unix ms)
- * KEYS[4..] 1-second bucket hashes, one per distinct second of the batch
+ * KEYS[4..3+n] 1-second bucket hashes, one per distinct second of the batch (n of them)
+ * KEYS[4+n..3+2n] the per-proxy bucket hashes of the same seconds, same order
  * ARGV[1] proxy instance id
  * ARGV[2] report time (Unix ms)
- * ARGV[3] EXPIREAT of each bucket key, in the same order as KEYS[4..] (comma-separated Unix s)
+ * ARGV[3] EXPIREAT of each second's keys, in the same order (comma-separated Unix s; gives n)
  * ARGV[4] TTL of the cumulative state (s)
  * ARGV[5] TTL of the gauges hash and proxies set (s)
  * ARGV[6] first-sight limit (µs): a series seen for the first time counts its whole value only
@@ -18,8 +19,8 @@
  * ARGV[7] JSON array of counter and histogram entries:
  *   [type, series, startUs, timeUs, bucketIndex, field, proxyField, temporality, [values...]]
  *     type "c" (counter, values = [value]) or "h" (histogram, values = [count, sum, b0..bn]);
- *     bucketIndex is 1-based into KEYS[4..], 0 = update the state but write no bucket;
- *     proxyField ("" for none) also gets the positive counter delta;
+ *     bucketIndex is 1-based into the seconds, 0 = update the state but write no bucket;
+ *     proxyField ("" for none) gets the positive counter delta in the per-proxy bucket;
  *     temporality "c" (cumulative: delta against the state) or "d" (already a delta).
  * ARGV[8] time (ms) of the batch's gauges: they are written only when newer than `_t`, all or
  *         none (one export is one snapshot; a late duplicate must not roll gauges back)
@@ -43,7 +44,8 @@ local entries = cjson.decode(ARGV[7])
 local counted, skipped = 0, 0
 local expireAt = {}
 for x in string.gmatch(ARGV[3], '[^,]+') do expireAt[#expireAt + 1] = tonumber(x) end
--- bucket index -> field -> increment
+local seconds = #expireAt
+-- key index -> field -> increment (1..n: buckets, n+1..2n: per-proxy buckets)
 local incr = {}
 local function add(inc, field, x) inc[field] = (inc[field] or 0) + x end
 
@@ -120,7 +122,14 @@ for _, e in ipairs(entries) do
         if kind == 'c' then
           if d[1] ~= 0 then
             add(inc, field, d[1])
-            if pfield ~= '' and d[1] > 0 then add(inc, pfield, d[1]) end
+            if pfield ~= '' and d[1] > 0 then
+              local pinc = incr[seconds + bi]
+              if not pinc then
+                pinc = {}
+                incr[seconds + bi] = pinc
+              end
+              add(pinc, pfield, d[1])
+            end
           end
         elseif d[1] ~= 0 then
           add(inc, field .. '|n', d[1])
@@ -151,7 +160,7 @@ for bi, inc in pairs(incr) do
   end
   if #out > 0 then
     chunked('HSET', bucket, out)
-    redis.call('EXPIREAT', bucket, expireAt[bi])
+    redis.call('EXPIREAT', bucket, expireAt[(bi - 1) % seconds + 1])
   end
 end
 if #stateOut > 0 then chunked('HSET', cum, stateOut) end

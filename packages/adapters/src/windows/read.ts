@@ -6,6 +6,7 @@
  * for the gauges of the proxies that reported within the long view.
  *
  * View [at - N s, at): whole seconds, the buckets of seconds floor(at/1000) - N .. floor(at/1000) - 1.
+ * The per-proxy fields (`windowProxyBucket`) are read for the short view only (contracts).
  */
 import {
   type ClusterWindows,
@@ -38,7 +39,9 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
   const since = opts.at - longSec * 1000;
   try {
     const p = redis.pipeline();
+    const shortSec = WINDOW_VIEWS.short;
     for (let s = endSec - longSec; s < endSec; s++) p.hgetall(keys.windowBucket(opts.cluster, s));
+    for (let s = endSec - shortSec; s < endSec; s++) p.hgetall(keys.windowProxyBucket(opts.cluster, s));
     p.zrangebyscore(keys.proxies(opts.cluster), since, opts.at);
     // Stream ids are receive times; a signal seen shortly before the view may arrive inside it.
     p.xrange(keys.signals(opts.cluster), String(Math.max(0, since - 60_000)), "+", "COUNT", 10_000);
@@ -49,8 +52,9 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
       return v;
     });
     const buckets = values.slice(0, longSec) as Bucket[];
-    const proxies = values[longSec] as string[];
-    const stream = values[longSec + 1] as [string, string[]][];
+    const perProxy = values.slice(longSec, longSec + shortSec) as Bucket[];
+    const proxies = values[longSec + shortSec] as string[];
+    const stream = values[longSec + shortSec + 1] as [string, string[]][];
 
     const g = redis.pipeline();
     for (const proxy of proxies) g.hgetall(keys.gauges(opts.cluster, proxy));
@@ -63,7 +67,8 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
     const views = {} as Record<WindowViewName, EndpointWindow[]>;
     for (const name of Object.keys(WINDOW_VIEWS) as WindowViewName[]) {
       const n = WINDOW_VIEWS[name];
-      views[name] = sumView(buckets.slice(longSec - n), gauges, opts.at - n * 1000, opts.at);
+      const own = buckets.slice(longSec - n);
+      views[name] = sumView(name === "short" ? [...own, ...perProxy] : own, gauges, opts.at - n * 1000, opts.at);
     }
     return {
       ok: true,

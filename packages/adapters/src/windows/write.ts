@@ -148,6 +148,7 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         keys.gauges(batch.cluster, batch.proxy),
         keys.proxies(batch.cluster),
         ...seconds.map((s) => keys.windowBucket(batch.cluster, s)),
+        ...seconds.map((s) => keys.windowProxyBucket(batch.cluster, s)),
       ];
       try {
         const [counted, skipped] = (await evalMerge(redis, k, argv)) as [number, number];
