@@ -8,6 +8,7 @@ export type {
   DecisionPublisherOptions,
   KafkaAdmin,
   KafkaClientOptions,
+  KafkaSecurity,
   ReceivedDecision,
   TopicSpec,
 } from "./kafka.js";
@@ -18,6 +19,7 @@ export {
   createKafka,
   createKafkaAdmin,
   isRetryable,
+  kafkaSecurityFromEnv,
   parseBrokers,
   pingKafka,
 } from "./kafka.js";

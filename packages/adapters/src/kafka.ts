@@ -3,6 +3,7 @@
  * CloudEvent (structured mode, JSON) keyed by cluster, so one cluster's events land on one
  * partition and stay ordered while the topic scales out across clusters.
  */
+import { readFileSync } from "node:fs";
 import { type DecisionEvent, DecisionEventSchema, formatIssues, issuesOf, KAFKA_TOPICS } from "@meshtune/contracts";
 import kafkajs, {
   type Admin,
@@ -23,6 +24,52 @@ export interface KafkaClientOptions {
   brokers: string | string[];
   clientId?: string;
   logger?: Logger;
+  /**
+   * TLS and SASL, passed to kafkajs as they are. Undefined: read from the environment
+   * (kafkaSecurityFromEnv), so every process that talks to Kafka — actuator, tuner, consumers —
+   * is configured the same way without a flag per command (docs/security.md).
+   */
+  security?: KafkaSecurity;
+}
+
+export interface KafkaSecurity {
+  ssl?: KafkaConfig["ssl"];
+  sasl?: KafkaConfig["sasl"];
+}
+
+const SASL_MECHANISMS = ["plain", "scram-sha-256", "scram-sha-512"] as const;
+
+/**
+ * KAFKA_SSL=true (or KAFKA_SSL_CA_FILE set) turns TLS on; KAFKA_SSL_CA_FILE adds a private CA
+ * (PEM), KAFKA_SSL_REJECT_UNAUTHORIZED=false turns verification off (tests only).
+ * KAFKA_SASL_MECHANISM (plain | scram-sha-256 | scram-sha-512) with KAFKA_SASL_USERNAME and
+ * KAFKA_SASL_PASSWORD turns SASL on. A wrong value throws with the variable's name: a
+ * misconfigured client must not silently fall back to plaintext.
+ */
+export function kafkaSecurityFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, "utf8"),
+): KafkaSecurity {
+  const out: KafkaSecurity = {};
+  const caFile = env.KAFKA_SSL_CA_FILE;
+  const sslFlag = env.KAFKA_SSL?.toLowerCase();
+  if (sslFlag !== undefined && !["true", "false", "1", "0", ""].includes(sslFlag))
+    throw new Error(`KAFKA_SSL must be true or false, got '${env.KAFKA_SSL}'`);
+  if (sslFlag === "true" || sslFlag === "1" || caFile) {
+    const reject = env.KAFKA_SSL_REJECT_UNAUTHORIZED?.toLowerCase() !== "false";
+    out.ssl = { rejectUnauthorized: reject, ...(caFile ? { ca: [readFile(caFile)] } : {}) };
+  }
+  const mechanism = env.KAFKA_SASL_MECHANISM?.toLowerCase();
+  if (mechanism) {
+    if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism))
+      throw new Error(`KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(", ")}, got '${mechanism}'`);
+    const username = env.KAFKA_SASL_USERNAME;
+    const password = env.KAFKA_SASL_PASSWORD;
+    if (!username || !password)
+      throw new Error("KAFKA_SASL_MECHANISM needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD");
+    out.sasl = { mechanism: mechanism as (typeof SASL_MECHANISMS)[number], username, password } as KafkaConfig["sasl"];
+  }
+  return out;
 }
 
 export function parseBrokers(brokers: string | string[]): string[] {
@@ -43,6 +90,7 @@ export function createKafka(opts: KafkaClientOptions, overrides: Partial<KafkaCo
     // kafkajs's default (5 retries, up to 30 s apart) makes a dead broker look like a hang;
     // this gives up after ~4 s and lets the caller's own retry decide.
     retry: { retries: 4, initialRetryTime: 100, maxRetryTime: 2_000 },
+    ...(opts.security ?? kafkaSecurityFromEnv()),
     ...overrides,
   });
 }
