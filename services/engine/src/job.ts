@@ -8,7 +8,7 @@
  */
 import type { Result } from "@meshtune/adapters";
 import type { ClusterWindows, Decision } from "@meshtune/contracts";
-import { type EngineConfig, evaluate, type OperatorSettings } from "@meshtune/engine";
+import { type EngineConfig, type EngineState, evaluate, type OperatorSettings } from "@meshtune/engine";
 import type { EngineStore } from "./store.js";
 
 /** Where the windows come from (the collector's reader in production, a fake in tests). */
@@ -30,7 +30,7 @@ export interface JobDeps {
   lockTtlMs: number;
   /** How long to wait for another worker's lock on the cluster before giving the job back. */
   lockWaitMs: number;
-  onState?: (cluster: string, state: import("@meshtune/engine").EngineState) => void;
+  onState?: (cluster: string, state: EngineState) => void;
   onBadPins?: (cluster: string, endpoints: string[]) => void;
 }
 
