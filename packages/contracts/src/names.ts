@@ -25,10 +25,10 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     /** Last cumulative value of every series of one proxy instance (hash), for delta conversion. */
     cumulative: (cluster: string, proxyInstance: string) => `${c(cluster)}:cum:${proxyInstance}`,
     /**
-     * Latest gauge values of one proxy instance for a cluster (hash: `<endpoint>|<gauge>` ->
-     * `<time ms>|<value>`); expires after the horizon, so a proxy that stopped reporting drops out.
-     * Kept apart from the 1-second buckets so a reader gets each proxy's latest value with one
-     * HGETALL per proxy instead of scanning every bucket (docs/decisions/0007-windows-in-redis.md).
+     * Latest gauge snapshot of one proxy instance for a cluster (string: `<time ms>|<JSON object
+     * "<endpoint>|<gauge>" -> value>`); expires after the horizon, so a proxy that stopped
+     * reporting drops out. Kept apart from the 1-second buckets so a reader gets every proxy's
+     * latest values with one MGET instead of scanning every bucket (docs/decisions/0007).
      */
     gauges: (cluster: string, proxyInstance: string) => `${c(cluster)}:gauges:${proxyInstance}`,
     /** Proxies that reported for a cluster (sorted set: proxy instance -> last report, Unix ms). */
