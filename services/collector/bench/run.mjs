@@ -188,6 +188,8 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : 0;
 };
 
+let lastRoundAt = 0;
+
 // 2a. the fleet: every proxy exports every INTERVAL_MS, spread evenly over the interval
 async function fleet() {
   const statuses = {};
@@ -201,6 +203,7 @@ async function fleet() {
   const inflight = new Set();
   for (let round = 0; round < ROUNDS; round++) {
     rm = await source.round();
+    lastRoundAt = Date.now();
     const bodyFor = exportsFor(rm);
     const start = t0 + round * INTERVAL_MS;
     for (let p = 0; p < PROXIES; p++) {
@@ -278,9 +281,41 @@ async function peak(label, path, bodies, units, conc = 16) {
   return out;
 }
 
+// 2c. what the engine pays: readClusterWindows of the fleet's cluster, views ending just after
+// the last round's points (so the 60 s view holds the fleet's data).
+async function reads(n = 20) {
+  const { createRedis, readClusterWindows } = await import("@meshtune/adapters");
+  const redisClient = createRedis(`redis://127.0.0.1:${redisPort}`);
+  const ms = [];
+  let endpoints = 0;
+  let fields = 0;
+  try {
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      const w = await readClusterWindows(redisClient, { cluster: "bench", at: lastRoundAt + 1_000 });
+      ms.push(performance.now() - t);
+      if (!w.ok) throw new Error(w.error);
+      endpoints = w.value.views.long.length;
+      fields = w.value.views.short.reduce((a, e) => a + Object.keys(e.healthyByProxy).length, 0);
+    }
+  } finally {
+    await redisClient.quit();
+  }
+  const out = {
+    reads: n,
+    proxies: PROXIES,
+    endpoints,
+    shortViewPerProxyEntries: fields,
+    ms: { p50: +pct(ms, 50).toFixed(1), p99: +pct(ms, 99).toFixed(1) },
+  };
+  console.log("readClusterWindows:", JSON.stringify(out));
+  return out;
+}
+
 let results;
 try {
   const fleetResult = await fleet();
+  const readResult = await reads();
   // Fresh cumulative rounds for other proxy ids, so every point is a real delta, not a duplicate.
   const bodies = [];
   const peakProxies = quick ? 50 : 100;
@@ -307,6 +342,7 @@ try {
     goals: { spansPerCore: 48_000, pointsPerCore: 100_000 },
     micro,
     fleet: fleetResult,
+    read: readResult,
     peaks,
     // What one core does, from CPU time (robust on a shared machine; wall-clock rates are not).
     perCore: {

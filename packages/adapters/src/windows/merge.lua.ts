@@ -4,8 +4,7 @@
  * in the cluster's hash tag so the script runs on one Redis Cluster node).
  *
  * KEYS[1] cumulative state hash of (cluster, proxy)    field series -> MessagePack [start, time, v1, v2, ...]
- * KEYS[2] gauges hash of (cluster, proxy)              field `<ep>|<gauge>` -> "<time ms>|<value>",
- *                                                      field `_t` -> time (ms) of the newest gauges written
+ * KEYS[2] gauges of (cluster, proxy), a string          "<time ms>|<JSON {"<ep>|<gauge>": value}>"
  * KEYS[3] proxies sorted set of the cluster            proxy -> last report (Unix ms)
  * KEYS[4..3+n] 1-second bucket hashes, one per distinct second of the batch (n of them)
  * KEYS[4+n..3+2n] the per-proxy bucket hashes of the same seconds, same order
@@ -22,9 +21,9 @@
  *     bucketIndex is 1-based into the seconds, 0 = update the state but write no bucket;
  *     proxyField ("" for none) gets the positive counter delta in the per-proxy bucket;
  *     temporality "c" (cumulative: delta against the state) or "d" (already a delta).
- * ARGV[8] time (ms) of the batch's gauges: they are written only when newer than `_t`, all or
- *         none (one export is one snapshot; a late duplicate must not roll gauges back)
- * ARGV[9..] gauge field, "<time ms>|<value>", field, value, ...
+ * ARGV[8] time (ms) of the batch's gauges, ARGV[9] their JSON ("" for none): they replace the
+ *         stored snapshot only when newer (one export is one snapshot of every gauge of the
+ *         proxy; a late duplicate must not roll them back)
  *
  * Delta rules for a cumulative series, previous state (start0, time0, v0):
  *   none                          -> whole value if start >= ARGV[6], else 0; state := point
@@ -164,18 +163,15 @@ for bi, inc in pairs(incr) do
   end
 end
 if #stateOut > 0 then chunked('HSET', cum, stateOut) end
-local gaugeCount = (#ARGV - 8) / 2
-if gaugeCount > 0 then
+if ARGV[9] ~= '' then
   local t = tonumber(ARGV[8])
-  if t > (tonumber(redis.call('HGET', gauges, '_t')) or -1) then
-    for i = 9, #ARGV, 1000 do redis.call('HSET', gauges, unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-    redis.call('HSET', gauges, '_t', ARGV[8])
+  local prev = redis.call('GET', gauges)
+  if not prev or t > tonumber(string.match(prev, '^[^|]+')) then
+    redis.call('SET', gauges, ARGV[8] .. '|' .. ARGV[9], 'EX', liveTtl)
   end
-  counted = counted + gaugeCount
 end
 
 redis.call('EXPIRE', cum, stateTtl)
-if redis.call('EXISTS', gauges) == 1 then redis.call('EXPIRE', gauges, liveTtl) end
 redis.call('ZADD', proxies, now, proxy)
 redis.call('ZREMRANGEBYSCORE', proxies, '-inf', now - liveTtl * 1000)
 redis.call('EXPIRE', proxies, liveTtl)

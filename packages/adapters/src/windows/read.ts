@@ -56,12 +56,12 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
     const proxies = values[longSec + shortSec] as string[];
     const stream = values[longSec + shortSec + 1] as [string, string[]][];
 
-    const g = redis.pipeline();
-    for (const proxy of proxies) g.hgetall(keys.gauges(opts.cluster, proxy));
-    const gaugeReplies = proxies.length > 0 ? ((await g.exec()) ?? []) : [];
-    const gauges = new Map<string, Bucket>();
-    gaugeReplies.forEach(([err, v], i) => {
-      if (!err) gauges.set(proxies[i]!, v as Bucket);
+    // All gauge keys share the cluster's hash tag: one MGET, also on Redis Cluster.
+    const raw = proxies.length > 0 ? await redis.mget(...proxies.map((x) => keys.gauges(opts.cluster, x))) : [];
+    const gauges = new Map<string, GaugeSnapshot>();
+    raw.forEach((v, i) => {
+      const snap = v ? parseGauges(v) : undefined;
+      if (snap) gauges.set(proxies[i]!, snap);
     });
 
     const views = {} as Record<WindowViewName, EndpointWindow[]>;
@@ -86,7 +86,27 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
   }
 }
 
-function sumView(buckets: Bucket[], gauges: Map<string, Bucket>, from: number, to: number): EndpointWindow[] {
+interface GaugeSnapshot {
+  time: number;
+  values: Record<string, number>;
+}
+
+/** `<time ms>|<JSON>` as the merge script stores it; undefined when unreadable. */
+function parseGauges(raw: string): GaugeSnapshot | undefined {
+  const bar = raw.indexOf("|");
+  const time = Number(raw.slice(0, bar));
+  if (bar < 0 || !Number.isFinite(time)) return undefined;
+  try {
+    const values: unknown = JSON.parse(raw.slice(bar + 1));
+    return typeof values === "object" && values !== null
+      ? { time, values: values as Record<string, number> }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function sumView(buckets: Bucket[], gauges: Map<string, GaugeSnapshot>, from: number, to: number): EndpointWindow[] {
   const eps = new Map<string, EndpointWindow>();
   const reporting = new Map<string, Set<string>>();
   const ep = (name: string) => {
@@ -111,13 +131,11 @@ function sumView(buckets: Bucket[], gauges: Map<string, Bucket>, from: number, t
     }
   }
   const samples = new Map<string, GaugeSample[]>();
-  for (const [proxy, fields] of gauges) {
-    for (const field in fields) {
+  for (const [proxy, snap] of gauges) {
+    if (snap.time < from || snap.time >= to) continue;
+    for (const field in snap.values) {
       const f = parseField(field);
-      const raw = fields[field]!;
-      const bar = raw.indexOf("|");
-      const time = Number(raw.slice(0, bar));
-      if (!f || bar < 0 || time < from || time >= to) continue;
+      if (!f) continue;
       ep(f.endpoint);
       reporting.get(f.endpoint)!.add(proxy);
       let list = samples.get(f.endpoint);
@@ -125,7 +143,7 @@ function sumView(buckets: Bucket[], gauges: Map<string, Bucket>, from: number, t
         list = [];
         samples.set(f.endpoint, list);
       }
-      list.push({ proxy, gauge: f.kind, value: Number(raw.slice(bar + 1)) });
+      list.push({ proxy, gauge: f.kind, value: Number(snap.values[field]) });
     }
   }
   for (const [name, w] of eps) {

@@ -44,8 +44,8 @@ export interface HistogramPoint {
 }
 
 /**
- * The latest value of a per-proxy gauge. A batch's gauges are written together, and only when
- * the batch is newer than the last gauges written for the proxy (one export is one snapshot).
+ * The latest value of a per-proxy gauge. A batch's gauges replace the proxy's stored snapshot
+ * together, and only when the batch is newer (one export is one snapshot of all its gauges).
  */
 export interface GaugePoint {
   type: "gauge";
@@ -122,11 +122,11 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         return i;
       };
       const entries: unknown[] = [];
-      const gauges: string[] = [];
-      let gaugeTime = 0;
+      const gauges: Record<string, number> = {};
+      let gaugeTime = -1;
       for (const p of batch.points) {
         if (p.type === "gauge") {
-          gauges.push(p.field, `${p.timeMs}|${p.value}`);
+          gauges[p.field] = p.value;
           if (p.timeMs > gaugeTime) gaugeTime = p.timeMs;
         } else entries.push(encodeEntry(p, bucketOf));
       }
@@ -141,7 +141,7 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         String((batch.receivedAt - horizonSec * 1000) * 1000),
         JSON.stringify(entries),
         String(gaugeTime),
-        ...gauges,
+        gaugeTime >= 0 ? JSON.stringify(gauges) : "",
       ];
       const k = [
         keys.cumulative(batch.cluster, batch.proxy),
