@@ -31,6 +31,13 @@ export interface EjectConfig {
   hardConnectReasons: readonly string[];
   /** Proxies that must agree on soft evidence (5xx / gateway errors / latency outlier). */
   softQuorum: number;
+  /**
+   * Hard evidence made only of timeouts (health-check or connect timeouts) is set aside as
+   * contradicted when at least max(2, this × reporters) OTHER proxies saw the endpoint healthy
+   * in the same short view: a CPU-starved proxy times out on every endpoint, a black hole times
+   * out for everyone. Refused connects, TLS failures and wrong statuses are never contradicted.
+   */
+  timeoutContradictionRatio: number;
   /** Soft: error share of attempts in the short view that counts as failing. */
   softErrorRate: number;
   /** Soft: endpoint mean latency ≥ this × cluster median counts as an outlier. */
@@ -132,6 +139,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     enabled: true,
     hardConnectReasons: ["refused", "timeout", "tls"],
     softQuorum: 3,
+    timeoutContradictionRatio: 2,
     softErrorRate: 0.5,
     latencyOutlierFactor: 5,
     minRequests: 20,

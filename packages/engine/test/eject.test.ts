@@ -1,3 +1,4 @@
+import { ATTR } from "@meshtune/contracts";
 import { describe, expect, test } from "vitest";
 import { type EngineState, evaluate, initialState, NO_OPERATOR_SETTINGS, resolveEngineConfig } from "../src/index.js";
 import { endpointName } from "../src/sim/index.js";
@@ -26,6 +27,27 @@ describe("fleet-wide ejection", () => {
     expect(Date.parse(ej[0]?.expiresAt ?? "")).toBe(T0 + 1000 + 30_000 + 30_000);
     s = r.state;
     expect(s.endpoints[EP(2)]?.ejection.status).toBe("ejected");
+  });
+
+  test("one proxy's health-check timeouts are set aside while the rest of the fleet sees the endpoint healthy", () => {
+    // A CPU-starved proxy misses every deadline (seen in the demo at load 10+ on 2 cores).
+    const healthyElsewhere = { ...healthy(2), healthyByProxy: { b: 3, c: 3, d: 3 } };
+    const s = step(initialState(), T0, [0, 1, 2, 3].map(healthy)).state;
+    const timeout = {
+      ...signal(EP(2), "a", T0 + 400, "health_check_failure"),
+      attributes: { [ATTR.healthResult]: "timeout", [ATTR.detail]: "timeout after 500 ms" },
+    };
+    const set = [healthy(0), healthy(1), healthyElsewhere, healthy(3)];
+    expect(step(s, T0 + 1000, set, [timeout]).decisions.filter((d) => d.kind === "eject")).toEqual([]);
+    // The same timeouts with nobody contradicting them (a black hole): ejected at once.
+    expect(step(s, T0 + 1000, [0, 1, 2, 3].map(healthy), [timeout]).decisions.map((d) => d.kind)).toContain("eject");
+    // A refused connect is the endpoint's own failure, whatever the others saw.
+    const refused = { ...healthyElsewhere, connectRefused: 1, failuresByProxy: { a: 1 } };
+    const r = step(s, T0 + 1000, [healthy(0), healthy(1), refused, healthy(3)]);
+    expect(r.decisions.find((d) => d.kind === "eject")).toMatchObject({
+      endpoint: EP(2),
+      inputs: { evidence: "hard" },
+    });
   });
 
   test("soft evidence (5xx) needs k = 3 proxies", () => {

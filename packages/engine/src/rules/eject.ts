@@ -6,7 +6,10 @@
  * - hard: a warm-up or health-check failure signal, or a refused / timed-out / TLS-failed
  *   connect, from ONE proxy. These are failures of the endpoint itself (not of one request): a
  *   TCP RST or a failed handshake repeats for every proxy that tries (Envoy counts them as
- *   local-origin failures, outlier_detection split_external_local_origin_errors).
+ *   local-origin failures, outlier_detection split_external_local_origin_errors). Except
+ *   timeouts the rest of the fleet contradicts: when every hard signal is a timeout and at
+ *   least max(2, timeoutContradictionRatio × reporters) other proxies saw the endpoint healthy
+ *   in the same view, the reporters' own starvation is the likelier cause (see contradicted()).
  * - soft: error share ≥ softErrorRate, or mean latency ≥ latencyOutlierFactor × the cluster
  *   median, with ≥ minRequests attempts, seen by k = min(softQuorum, proxies reporting)
  *   proxies, so one proxy's bad path cannot eject an endpoint for everyone.
@@ -20,6 +23,7 @@
  * An ejection whose time is up while failures continue is renewed (a new decision with a new
  * expiry), so the actuator never lets a still-failing endpoint back by expiry alone.
  */
+import { ATTR, type FastSignal } from "@meshtune/contracts";
 import type { EndpointStats } from "../stats.js";
 import type { EndpointState, EvidenceClass, Proposal } from "../types.js";
 import { RULES } from "../types.js";
@@ -33,11 +37,33 @@ interface Evidence {
   detail: string;
 }
 
-function hardEvidence(e: EndpointStats, st: EndpointState): Evidence | undefined {
+/** A health-check or warm-up failure that was a timeout (the proxy's detail starts with "timeout"). */
+function timeoutSignal(s: FastSignal): boolean {
+  if (s.attributes[ATTR.healthResult] === "timeout") return true;
+  return /\btime(d)?[ -]?out\b/i.test(String(s.attributes[ATTR.detail] ?? ""));
+}
+
+/**
+ * Timeouts only, while at least max(2, ratio × reporters) other proxies saw the endpoint
+ * healthy in the same view: the reporters' own trouble (a CPU-starved proxy misses every
+ * health-check deadline; seen in the demo at load average 10+ on 2 cores, where one proxy's
+ * timeouts ejected healthy endpoints fleet-wide), not the endpoint's. Soft evidence (k
+ * proxies) still applies to it.
+ */
+function contradicted(e: EndpointStats, signals: readonly FastSignal[], reporters: readonly string[], ratio: number) {
+  const connect = e.short?.connectFailures ?? {};
+  const nonTimeoutConnects = Object.entries(connect).some(([reason, n]) => reason !== "timeout" && n > 0);
+  if (nonTimeoutConnects || !signals.every(timeoutSignal)) return false;
+  const healthy = Object.entries(e.short?.healthyByProxy ?? {}).filter(([p, n]) => n > 0 && !reporters.includes(p));
+  return healthy.length >= Math.max(2, ratio * reporters.length);
+}
+
+function hardEvidence(e: EndpointStats, st: EndpointState, ctx: RuleContext): Evidence | undefined {
   const after = st.ejection.lastUnejectedAt ?? Number.NEGATIVE_INFINITY;
   const signals = e.hardSignals.filter((s) => s.at > after);
   if (signals.length === 0 && e.hardConnectFailures === 0) return undefined;
   const reporters = [...new Set([...signals.map((s) => s.proxy), ...e.failingProxies])].sort();
+  if (contradicted(e, signals, reporters, ctx.config.eject.timeoutContradictionRatio)) return undefined;
   const first = signals[0];
   const reason = first ? first.kind : "connect_failure";
   const detail = first
@@ -159,7 +185,7 @@ export function ejectRule(ctx: RuleContext): Proposal[] {
     const e = ctx.stats.endpoints.get(ep);
     if (st.ejection.status === "active") {
       if (!e) continue;
-      const ev = hardEvidence(e, st) ?? softEvidence(e, ctx);
+      const ev = hardEvidence(e, st, ctx) ?? softEvidence(e, ctx);
       if (ev) out.push(ejectProposal(e, st, ev, ctx, false));
       continue;
     }
@@ -180,7 +206,7 @@ export function ejectRule(ctx: RuleContext): Proposal[] {
     } else if (isClean && ctx.now >= until) {
       out.push(unejectProposal(e, st, "the ejection time is up and no failure was seen in the last 10 s", ctx));
     } else if (!isClean && ctx.now >= until && e) {
-      const ev = hardEvidence(e, st) ?? softEvidence(e, ctx);
+      const ev = hardEvidence(e, st, ctx) ?? softEvidence(e, ctx);
       const still: Evidence = ev ?? {
         evidence: st.ejection.evidence ?? "soft",
         reason: st.ejection.reason ?? "failures",
