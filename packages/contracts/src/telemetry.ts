@@ -268,6 +268,13 @@ export const PROXY_METRICS = {
     labels: [LABEL.kind, LABEL.result],
     source: "every apply",
   },
+  controlRefused: {
+    name: "meshtune_proxy_control_snapshots_refused_total",
+    type: "counter",
+    help: "Control snapshots read from Redis and refused before anything was applied, by reason (unsigned, bad_signature, unknown_key, wrong_cluster, malformed, ...); each stored snapshot counts once",
+    labels: [LABEL.reason],
+    source: "the control client's signature check",
+  },
   telemetryDropped: {
     name: "meshtune_proxy_telemetry_dropped_total",
     type: "counter",
