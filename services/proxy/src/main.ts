@@ -171,7 +171,9 @@ export async function runProxy(argv: string[]): Promise<number> {
   const l = proxy.listenerAddress;
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
-  const controlClient = control.value ? await startProxyControl(proxy, control.value, log) : undefined;
+  const controlClient = control.value
+    ? await startProxyControl(proxy, control.value, log, (kind) => telemetry?.controlRefused(kind))
+    : undefined;
   controlRead = true; // the stored snapshots were applied, or Redis did not answer within the start wait
 
   // Reloads run one at a time, each with the next version number, so a reload that arrives

@@ -51,6 +51,8 @@ export interface ControlClientOptions {
   /** Periodic version check (default 5000 ms). */
   checkIntervalMs?: number;
   logger: Logger;
+  /** Every snapshot refused, once per stored snapshot (telemetry counts them). */
+  onRefused?: (kind: RefusalKind) => void;
   /** Every answer the client sent (tests, telemetry). */
   onAnswer?: (ack: ConfigAck) => void;
   /** Longest wait for the first snapshot read at start (default 3000 ms). */
@@ -124,6 +126,7 @@ export async function startControlClient(target: ControlTarget, opts: ControlCli
       if (lastRefused.get(cluster) !== raw) {
         lastRefused.set(cluster, raw);
         refusals[v.kind] = (refusals[v.kind] ?? 0) + 1;
+        opts.onRefused?.(v.kind);
         log("error", "refused a control snapshot", { cluster, refusal: v.kind, reason: v.reason });
       }
       return;

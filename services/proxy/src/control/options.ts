@@ -3,7 +3,7 @@
  * URL the proxy runs on its file config alone, as before.
  */
 import { readFileSync } from "node:fs";
-import { type Logger, parseSigningKeys, redactUrl, type SigningKey } from "@meshtune/adapters";
+import { type Logger, parseSigningKeys, type RefusalKind, redactUrl, type SigningKey } from "@meshtune/adapters";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
 import type { EgressProxy } from "@meshtune/dataplane";
 import { type ControlClient, startControlClient } from "./client.js";
@@ -72,7 +72,12 @@ export function resolveControlSettings(
 }
 
 /** Starts the config client for a started proxy; never logs the key or the URL's password. */
-export function startProxyControl(proxy: EgressProxy, s: ControlSettings, logger: Logger): Promise<ControlClient> {
+export function startProxyControl(
+  proxy: EgressProxy,
+  s: ControlSettings,
+  logger: Logger,
+  onRefused?: (kind: RefusalKind) => void,
+): Promise<ControlClient> {
   logger.info({ redis: redactUrl(s.redisUrl), signed: s.keys.length > 0 }, "following control snapshots");
   return startControlClient(
     { clusters: () => [...proxy.clusters.keys()], applyControl: (input) => proxy.applyControl(input) },
@@ -83,6 +88,7 @@ export function startProxyControl(proxy: EgressProxy, s: ControlSettings, logger
       keys: s.keys,
       checkIntervalMs: s.checkIntervalMs,
       logger: logger.child({ component: "control" }),
+      onRefused,
     },
   );
 }

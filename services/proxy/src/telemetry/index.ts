@@ -285,6 +285,11 @@ export class ProxyTelemetry {
   }
 
   /** Record an applyConfig / applyControl outcome: a counter and a fast signal. */
+  /** A control snapshot refused by the config client (forged, unsigned, other cluster, ...). */
+  controlRefused(reason: string): void {
+    this.#metrics.controlRefused(reason);
+  }
+
   configApplied(c: ConfigApplication): void {
     this.#metrics.configApplied(c.kind, c.result);
     this.#signals.configApplied(c);

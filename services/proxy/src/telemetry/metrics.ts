@@ -57,6 +57,7 @@ export class ProxyMetrics {
   readonly #ejections: Counter;
   readonly #configApplies: Counter;
   readonly #dropped: Counter;
+  readonly #controlRefused: Counter;
   /** Attribute objects per host, built once: the request path allocates none. */
   readonly #hostAttrs = new WeakMap<Host, HostAttrs>();
 
@@ -70,6 +71,11 @@ export class ProxyMetrics {
     this.#ejections = counter(meter, M.ejections);
     this.#configApplies = counter(meter, M.configApplies);
     this.#dropped = counter(meter, M.telemetryDropped);
+    this.#controlRefused = counter(meter, M.controlRefused);
+    // Zero series for every refusal kind of @meshtune/adapters' verifySnapshot, so an alert on
+    // increase() sees the first forged snapshot.
+    for (const reason of ["malformed", "unsigned", "unknown_key", "bad_signature", "wrong_cluster", "invalid"])
+      this.#controlRefused.add(0, { [LABEL.reason]: reason });
     // Start the drop counters at 0 so "no drops" is a visible series, not an absent one.
     for (const signal of ["fast", "traces"] as const)
       for (const reason of ["queue_full", "export_failed"] as const) this.dropped(signal, reason, 0);
@@ -154,6 +160,10 @@ export class ProxyMetrics {
 
   configApplied(kind: "config" | "control", result: "ACK" | "NACK"): void {
     this.#configApplies.add(1, { [LABEL.kind]: kind, [LABEL.result]: result });
+  }
+
+  controlRefused(reason: string): void {
+    this.#controlRefused.add(1, { [LABEL.reason]: reason });
   }
 
   dropped(signal: "fast" | "traces", reason: string, count: number): void {
