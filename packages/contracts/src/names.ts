@@ -17,9 +17,9 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
      */
     windowBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:win:${unixSecond}`,
     /**
-     * The per-proxy fields of one cluster's second (hash: `<endpoint>|fail|<proxy>`,
-     * `<endpoint>|ok|<proxy>`), apart from `windowBucket` so a reader of the long view does not
-     * fetch them (at 200 proxies they are most of a second's fields); same expiry.
+     * The per-proxy counts of one cluster's second (hash: proxy -> JSON `{"<endpoint>": {"fail":
+     * n, "ok": n}}`), apart from `windowBucket` so a reader of the long view does not fetch them
+     * (at 200 proxies they are most of a second's data); same expiry.
      */
     windowProxyBucket: (cluster: string, unixSecond: number) => `${c(cluster)}:winp:${unixSecond}`,
     /** Last cumulative value of every series of one proxy instance (hash), for delta conversion. */
