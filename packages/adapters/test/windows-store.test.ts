@@ -46,7 +46,7 @@ function attempts(series: string, startMs: number, timeMs: number, value: number
     temporality: "cumulative",
     value,
     field: bucketField(ep, BUCKET_KIND.attempts, cls),
-    ...(fail ? { proxyField: bucketField(ep, BUCKET_KIND.failByProxy, series) } : {}),
+    ...(fail ? { proxyField: bucketField(ep, BUCKET_KIND.failByProxy) } : {}),
   };
 }
 
@@ -236,8 +236,9 @@ describe.each(backends)("window store on %s", (_name, connect) => {
       for (let s = Math.floor(base / 1000); s <= Math.floor(now / 1000); s++) {
         const h = await redis.hgetall(redisKeys(prefix).windowBucket("api", s));
         if (Object.keys(h).length > 0) out[s] = h;
+        // Per-proxy entries are JSON per proxy: compare them parsed (key order may differ).
         const p = await redis.hgetall(redisKeys(prefix).windowProxyBucket("api", s));
-        if (Object.keys(p).length > 0) out[`${s}p`] = p;
+        for (const [proxy, json] of Object.entries(p)) out[`${s}|${proxy}`] = JSON.parse(json);
       }
       return out;
     };

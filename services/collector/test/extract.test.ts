@@ -59,7 +59,7 @@ describe("extractMetrics", () => {
         type: "counter",
         value: 3,
         field: `${EP}|att|5xx`,
-        proxyField: `${EP}|fail|p1`,
+        proxyField: `${EP}|fail`,
         startUs: 1_000_000,
         timeUs: 2_000_000,
       }),

@@ -218,9 +218,9 @@ describe("fleet -> two collector replicas -> Redis windows", () => {
     const nowSec = Math.floor(Date.now() / 1000);
     for (let s = nowSec - 60; s <= nowSec + 1; s++) {
       const h = await redis.hgetall(redisKeys(prefix).windowProxyBucket("flaky", s));
-      for (const [field, v] of Object.entries(h)) {
-        const [ep, kind, proxy] = field.split("|");
-        if (ep === flakyEp && kind === "fail") failures.set(proxy!, (failures.get(proxy!) ?? 0) + Number(v));
+      for (const [proxy, json] of Object.entries(h)) {
+        const fail = (JSON.parse(json) as Record<string, { fail?: number }>)[flakyEp]?.fail ?? 0;
+        if (fail > 0) failures.set(proxy, (failures.get(proxy) ?? 0) + fail);
       }
     }
     expect([...failures.values()].reduce((x, y) => x + y, 0)).toBe(

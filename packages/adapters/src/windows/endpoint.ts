@@ -1,11 +1,11 @@
 /** Building blocks of one EndpointWindow (contracts/src/windows.ts) for the reader. */
 import type { EndpointWindow, HistogramWindow } from "@meshtune/contracts";
-import { BUCKET_KIND, GAUGE, HISTOGRAM_BOUNDS } from "./fields.js";
+import { BUCKET_KIND, GAUGE, GAUGE_ORDER, HISTOGRAM_BOUNDS } from "./fields.js";
 
 export interface GaugeSample {
   proxy: string;
-  gauge: string;
-  value: number;
+  /** In GAUGE_ORDER; null = not reported. */
+  values: readonly (number | null)[];
 }
 
 function histogram(bounds: readonly number[]): HistogramWindow {
@@ -33,31 +33,22 @@ export function emptyEndpoint(endpoint: string): EndpointWindow {
 
 /** Sums each proxy's latest gauge over proxies; the LB score is their mean. */
 export function addGauges(w: EndpointWindow, samples: readonly GaugeSample[]): void {
-  let scoreSum = 0;
+  const sums = GAUGE_ORDER.map(() => 0);
   let scores = 0;
+  const scoreAt = GAUGE_ORDER.indexOf(GAUGE.lbScore);
   for (const s of samples) {
-    if (!Number.isFinite(s.value)) continue;
-    switch (s.gauge) {
-      case GAUGE.inFlight:
-        w.gauges.inFlight += s.value;
-        break;
-      case GAUGE.poolIdle:
-        w.gauges.poolIdle += s.value;
-        break;
-      case GAUGE.poolActive:
-        w.gauges.poolActive += s.value;
-        break;
-      case GAUGE.poolConnecting:
-        w.gauges.poolConnecting += s.value;
-        break;
-      case GAUGE.poolPending:
-        w.gauges.poolPending += s.value;
-        break;
-      case GAUGE.lbScore:
-        scoreSum += s.value;
-        scores++;
-        break;
+    for (let i = 0; i < GAUGE_ORDER.length; i++) {
+      const x = s.values[i];
+      if (typeof x !== "number" || !Number.isFinite(x)) continue;
+      sums[i]! += x;
+      if (i === scoreAt) scores++;
     }
   }
-  if (scores > 0) w.gauges.lbScore = scoreSum / scores;
+  const at = (g: (typeof GAUGE)[keyof typeof GAUGE]) => sums[GAUGE_ORDER.indexOf(g)]!;
+  w.gauges.inFlight += at(GAUGE.inFlight);
+  w.gauges.poolIdle += at(GAUGE.poolIdle);
+  w.gauges.poolActive += at(GAUGE.poolActive);
+  w.gauges.poolConnecting += at(GAUGE.poolConnecting);
+  w.gauges.poolPending += at(GAUGE.poolPending);
+  if (scores > 0) w.gauges.lbScore = at(GAUGE.lbScore) / scores;
 }

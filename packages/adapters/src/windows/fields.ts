@@ -18,9 +18,9 @@ export const BUCKET_KIND = {
   health: "hc",
   ejections: "ej",
   picks: "pk",
-  /** Per proxy, in `windowProxyBucket`: failed attempts, connects, warm-ups and health checks (only when non-zero). */
+  /** Per proxy, in `windowProxyBucket` (`{"<ep>": {"fail": n}}` under the proxy): failed attempts, connects, warm-ups and health checks. */
   failByProxy: "fail",
-  /** Per proxy, in `windowProxyBucket`: successful health checks and ready warm-ups (only when non-zero). */
+  /** Per proxy, in `windowProxyBucket` (`{"<ep>": {"ok": n}}`): successful health checks and ready warm-ups. */
   okByProxy: "ok",
 } as const;
 export type BucketKind = (typeof BUCKET_KIND)[keyof typeof BUCKET_KIND];
@@ -42,6 +42,15 @@ export const GAUGE = {
   lbScore: "score",
 } as const;
 export type GaugeName = (typeof GAUGE)[keyof typeof GAUGE];
+/** Order of the values per endpoint in a stored gauge snapshot (`gauges(cluster, proxy)`). */
+export const GAUGE_ORDER: readonly GaugeName[] = [
+  GAUGE.inFlight,
+  GAUGE.poolIdle,
+  GAUGE.poolActive,
+  GAUGE.poolConnecting,
+  GAUGE.poolPending,
+  GAUGE.lbScore,
+];
 
 export const bucketField = (endpoint: string, kind: BucketKind, rest?: string): string =>
   rest === undefined ? `${endpoint}|${kind}` : `${endpoint}|${kind}|${rest}`;

@@ -3,6 +3,7 @@ export {
   type BucketKind,
   bucketField,
   GAUGE,
+  GAUGE_ORDER,
   type GaugeName,
   gaugeField,
   HISTOGRAM_BOUNDS,

@@ -7,7 +7,9 @@
  * KEYS[2] gauges of (cluster, proxy), a string          "<time ms>|<JSON {"<ep>|<gauge>": value}>"
  * KEYS[3] proxies sorted set of the cluster            proxy -> last report (Unix ms)
  * KEYS[4..3+n] 1-second bucket hashes, one per distinct second of the batch (n of them)
- * KEYS[4+n..3+2n] the per-proxy bucket hashes of the same seconds, same order
+ * KEYS[4+n..3+2n] the per-proxy bucket hashes of the same seconds, same order: field proxy ->
+ *         JSON {"<endpoint>": {"fail": n, "ok": n}} (one field per proxy and second, not one per
+ *         endpoint and proxy: the reader parses 200 small JSON values instead of 20k fields)
  * ARGV[1] proxy instance id
  * ARGV[2] report time (Unix ms)
  * ARGV[3] EXPIREAT of each second's keys, in the same order (comma-separated Unix s; gives n)
@@ -19,7 +21,8 @@
  *   [type, series, startUs, timeUs, bucketIndex, field, proxyField, temporality, [values...]]
  *     type "c" (counter, values = [value]) or "h" (histogram, values = [count, sum, b0..bn]);
  *     bucketIndex is 1-based into the seconds, 0 = update the state but write no bucket;
- *     proxyField ("" for none) gets the positive counter delta in the per-proxy bucket;
+ *     proxyField ("" for none) = "<endpoint>|fail" or "<endpoint>|ok": the positive counter delta
+ *     is added to this proxy's entry of the second's per-proxy bucket;
  *     temporality "c" (cumulative: delta against the state) or "d" (already a delta).
  * ARGV[8] time (ms) of the batch's gauges, ARGV[9] their JSON ("" for none): they replace the
  *         stored snapshot only when newer (one export is one snapshot of every gauge of the
@@ -146,21 +149,34 @@ end
 -- script is atomic, so read-add-write here is what HINCRBYFLOAT would do, with far fewer calls).
 for bi, inc in pairs(incr) do
   local bucket = KEYS[3 + bi]
-  local fields = {}
-  for f in pairs(inc) do fields[#fields + 1] = f end
-  local out = {}
-  for i = 1, #fields, 1000 do
-    local got = redis.call('HMGET', bucket, unpack(fields, i, math.min(i + 999, #fields)))
-    for j = 1, #got do
-      local f = fields[i + j - 1]
-      out[#out + 1] = f
-      out[#out + 1] = fmt((tonumber(got[j]) or 0) + inc[f])
+  if bi > seconds then
+    local cur = redis.call('HGET', bucket, proxy)
+    local t = cur and cjson.decode(cur) or {}
+    for f, x in pairs(inc) do
+      local ep, k = string.match(f, '^(.*)|(%a+)$')
+      local e = t[ep]
+      if not e then
+        e = {}
+        t[ep] = e
+      end
+      e[k] = (e[k] or 0) + x
     end
+    redis.call('HSET', bucket, proxy, cjson.encode(t))
+  else
+    local fields = {}
+    for f in pairs(inc) do fields[#fields + 1] = f end
+    local out = {}
+    for i = 1, #fields, 1000 do
+      local got = redis.call('HMGET', bucket, unpack(fields, i, math.min(i + 999, #fields)))
+      for j = 1, #got do
+        local f = fields[i + j - 1]
+        out[#out + 1] = f
+        out[#out + 1] = fmt((tonumber(got[j]) or 0) + inc[f])
+      end
+    end
+    if #out > 0 then chunked('HSET', bucket, out) end
   end
-  if #out > 0 then
-    chunked('HSET', bucket, out)
-    redis.call('EXPIREAT', bucket, expireAt[(bi - 1) % seconds + 1])
-  end
+  redis.call('EXPIREAT', bucket, expireAt[(bi - 1) % seconds + 1])
 end
 if #stateOut > 0 then chunked('HSET', cum, stateOut) end
 if ARGV[9] ~= '' then

@@ -67,8 +67,13 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
     const views = {} as Record<WindowViewName, EndpointWindow[]>;
     for (const name of Object.keys(WINDOW_VIEWS) as WindowViewName[]) {
       const n = WINDOW_VIEWS[name];
-      const own = buckets.slice(longSec - n);
-      views[name] = sumView(name === "short" ? [...own, ...perProxy] : own, gauges, opts.at - n * 1000, opts.at);
+      views[name] = sumView({
+        buckets: buckets.slice(longSec - n),
+        perProxy: name === "short" ? perProxy : [],
+        gauges,
+        from: opts.at - n * 1000,
+        to: opts.at,
+      });
     }
     return {
       ok: true,
@@ -88,7 +93,8 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
 
 interface GaugeSnapshot {
   time: number;
-  values: Record<string, number>;
+  /** endpoint -> values in GAUGE_ORDER (null = not reported) */
+  values: Record<string, (number | null)[]>;
 }
 
 /** `<time ms>|<JSON>` as the merge script stores it; undefined when unreadable. */
@@ -99,14 +105,23 @@ function parseGauges(raw: string): GaugeSnapshot | undefined {
   try {
     const values: unknown = JSON.parse(raw.slice(bar + 1));
     return typeof values === "object" && values !== null
-      ? { time, values: values as Record<string, number> }
+      ? { time, values: values as GaugeSnapshot["values"] }
       : undefined;
   } catch {
     return undefined;
   }
 }
 
-function sumView(buckets: Bucket[], gauges: Map<string, GaugeSnapshot>, from: number, to: number): EndpointWindow[] {
+interface ViewInput {
+  buckets: Bucket[];
+  /** Per-proxy buckets (field proxy -> JSON {"<ep>": {"fail": n, "ok": n}}); empty for the long view. */
+  perProxy: Bucket[];
+  gauges: Map<string, GaugeSnapshot>;
+  from: number;
+  to: number;
+}
+
+function sumView(v: ViewInput): EndpointWindow[] {
   const eps = new Map<string, EndpointWindow>();
   const reporting = new Map<string, Set<string>>();
   const ep = (name: string) => {
@@ -118,32 +133,38 @@ function sumView(buckets: Bucket[], gauges: Map<string, GaugeSnapshot>, from: nu
     }
     return w;
   };
-  for (const bucket of buckets) {
+  for (const bucket of v.buckets) {
     for (const field in bucket) {
       const f = parseField(field);
       if (!f) continue;
-      const v = Number(bucket[field]);
-      if (!Number.isFinite(v)) continue;
-      const w = ep(f.endpoint);
-      addBucketField(w, f.kind, f.rest, v);
-      if (f.kind === BUCKET_KIND.failByProxy || f.kind === BUCKET_KIND.okByProxy)
-        reporting.get(f.endpoint)!.add(f.rest);
+      const n = Number(bucket[field]);
+      if (Number.isFinite(n)) addBucketField(ep(f.endpoint), f.kind, f.rest, n);
+    }
+  }
+  for (const bucket of v.perProxy) {
+    for (const proxy in bucket) {
+      for (const [name, counts] of Object.entries(parsePerProxy(bucket[proxy]!))) {
+        const w = ep(name);
+        reporting.get(name)!.add(proxy);
+        if (counts.fail) w.failuresByProxy[proxy] = (w.failuresByProxy[proxy] ?? 0) + counts.fail;
+        if (counts.ok) w.healthyByProxy[proxy] = (w.healthyByProxy[proxy] ?? 0) + counts.ok;
+      }
     }
   }
   const samples = new Map<string, GaugeSample[]>();
-  for (const [proxy, snap] of gauges) {
-    if (snap.time < from || snap.time >= to) continue;
-    for (const field in snap.values) {
-      const f = parseField(field);
-      if (!f) continue;
-      ep(f.endpoint);
-      reporting.get(f.endpoint)!.add(proxy);
-      let list = samples.get(f.endpoint);
+  for (const [proxy, snap] of v.gauges) {
+    if (snap.time < v.from || snap.time >= v.to) continue;
+    for (const name in snap.values) {
+      const values = snap.values[name];
+      if (!Array.isArray(values)) continue;
+      ep(name);
+      reporting.get(name)!.add(proxy);
+      let list = samples.get(name);
       if (!list) {
         list = [];
-        samples.set(f.endpoint, list);
+        samples.set(name, list);
       }
-      list.push({ proxy, gauge: f.kind, value: Number(snap.values[field]) });
+      list.push({ proxy, values });
     }
   }
   for (const [name, w] of eps) {
@@ -151,6 +172,15 @@ function sumView(buckets: Bucket[], gauges: Map<string, GaugeSnapshot>, from: nu
     w.proxiesReporting = reporting.get(name)!.size;
   }
   return [...eps.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0));
+}
+
+function parsePerProxy(raw: string): Record<string, { fail?: number; ok?: number }> {
+  try {
+    const v: unknown = JSON.parse(raw);
+    return typeof v === "object" && v !== null ? (v as Record<string, { fail?: number; ok?: number }>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function addBucketField(w: EndpointWindow, kind: string, rest: string, v: number): void {
@@ -187,12 +217,6 @@ function addBucketField(w: EndpointWindow, kind: string, rest: string, v: number
       return;
     case BUCKET_KIND.picks:
       w.picks += v;
-      return;
-    case BUCKET_KIND.failByProxy:
-      w.failuresByProxy[rest] = (w.failuresByProxy[rest] ?? 0) + v;
-      return;
-    case BUCKET_KIND.okByProxy:
-      w.healthyByProxy[rest] = (w.healthyByProxy[rest] ?? 0) + v;
       return;
   }
 }

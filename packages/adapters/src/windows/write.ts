@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { redisKeys } from "@meshtune/contracts";
 import type { Cluster, Redis } from "ioredis";
 import { errorMessage, type Result } from "../result.js";
+import { GAUGE_ORDER, type GaugeName, parseField } from "./fields.js";
 import { MERGE_LUA } from "./merge.lua.js";
 
 /** A client of one Redis or of a Redis Cluster (all keys of one call share a hash tag). */
@@ -16,7 +17,10 @@ export type RedisLike = Redis | Cluster;
 
 export type Temporality = "cumulative" | "delta";
 
-/** One counter point: `field` of the point's bucket gets the delta; `proxyField` too when positive. */
+/**
+ * One counter point: `field` of the point's bucket gets the delta; when positive, so does this
+ * proxy's per-proxy entry `proxyField` (`<endpoint>|fail` or `<endpoint>|ok`, from bucketField).
+ */
 export interface CounterPoint {
   type: "counter";
   /** Identity of the series within its (cluster, proxy): metric, endpoint and label values. */
@@ -122,11 +126,11 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
         return i;
       };
       const entries: unknown[] = [];
-      const gauges: Record<string, number> = {};
+      const gauges: Record<string, (number | null)[]> = {};
       let gaugeTime = -1;
       for (const p of batch.points) {
         if (p.type === "gauge") {
-          gauges[p.field] = p.value;
+          addGauge(gauges, p);
           if (p.timeMs > gaugeTime) gaugeTime = p.timeMs;
         } else entries.push(encodeEntry(p, bucketOf));
       }
@@ -158,6 +162,19 @@ export function createWindowStore(redis: RedisLike, opts: WindowStoreOptions = {
       }
     },
   };
+}
+
+/** Gauges as stored: endpoint -> values in GAUGE_ORDER (null = not reported). */
+function addGauge(into: Record<string, (number | null)[]>, p: GaugePoint): void {
+  const f = parseField(p.field);
+  const i = f ? GAUGE_ORDER.indexOf(f.kind as GaugeName) : -1;
+  if (!f || i < 0) return;
+  let values = into[f.endpoint];
+  if (!values) {
+    values = GAUGE_ORDER.map(() => null);
+    into[f.endpoint] = values;
+  }
+  values[i] = p.value;
 }
 
 function encodeEntry(p: CounterPoint | HistogramPoint, bucketOf: (timeMs: number) => number): unknown[] {

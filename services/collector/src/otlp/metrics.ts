@@ -138,7 +138,7 @@ function counter(ctx: Ctx, rule: CounterRule, dp: NumberDataPoint, temporality: 
     temporality,
     value,
     field: bucketField(at.endpoint, rule.kind, lv),
-    ...(proxyKind ? { proxyField: bucketField(at.endpoint, proxyKind, ctx.proxy) } : {}),
+    ...(proxyKind ? { proxyField: bucketField(at.endpoint, proxyKind) } : {}),
   });
 }
 
