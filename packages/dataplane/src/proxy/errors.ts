@@ -1,3 +1,5 @@
+import type { ServerResponse } from "node:http";
+
 /**
  * Client-facing errors. Every proxy-generated response carries `x-meshtune-error` naming the
  * cause, so an application can tell a proxy 503 from an upstream 503.
@@ -24,3 +26,25 @@ export const PROXY_ERRORS = {
 } as const;
 export type ProxyErrorCause = keyof typeof PROXY_ERRORS;
 export const ERROR_HEADER = "x-meshtune-error";
+
+/** A proxy-generated error response (or a reset when the response already started). */
+export function writeError(res: ServerResponse, cause: ProxyErrorCause, detail: string): void {
+  if (cause === "client_closed") res.destroy();
+  else if (!res.headersSent) {
+    const body = `${cause}: ${detail}\n`;
+    res.writeHead(PROXY_ERRORS[cause], {
+      [ERROR_HEADER]: cause,
+      "content-type": "text/plain",
+      "content-length": Buffer.byteLength(body),
+    });
+    res.end(body);
+  } else res.destroy();
+}
+
+export function classifyUpstreamError(err: unknown): ProxyErrorCause {
+  const code = (err as { code?: string }).code ?? "";
+  if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_CLOSED")
+    return "upstream_reset";
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "upstream_timeout";
+  return "upstream_protocol_error";
+}

@@ -14,72 +14,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { ClusterRuntime } from "../cluster.js";
-import type { Host } from "../host.js";
 import type { AcquireResult } from "../pool/pool.js";
 import { Attempt, type AttemptOutcome, type AttemptSink, DONE, type RequestContext } from "./attempt.js";
-import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
+import { classifyUpstreamError, PROXY_ERRORS, type ProxyErrorCause, writeError } from "./errors.js";
 import { requestHeaderList, withFields } from "./headers.js";
+import type { AttemptInfo, ForwardHooks } from "./hooks.js";
 import type { Router } from "./router.js";
 import { parseTarget } from "./target.js";
 import { WARM_HEADER } from "./warm-path.js";
 
+export { classifyUpstreamError, writeError } from "./errors.js";
+export type { AttemptInfo, ForwardHooks, RequestInfo } from "./hooks.js";
+
 const NO_HOOKS: ForwardHooks = {};
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-
-/** One upstream attempt, reported for outlier detection and telemetry. */
-export interface AttemptInfo {
-  cluster: string;
-  host: Host;
-  attempt: number;
-  status?: number;
-  error?: ProxyErrorCause;
-  errorDetail?: string;
-  latencyMs: number;
-  poolWaitMs: number;
-  reused: boolean;
-  /** Connect time (ms) of the connection when this attempt was its first request (reused: false). */
-  connectMs?: number;
-  score?: number;
-  /** What onRequestStart returned for this request. */
-  ctx?: unknown;
-}
-
-export interface RequestInfo {
-  cluster?: string;
-  method: string;
-  status: number;
-  error?: ProxyErrorCause;
-  latencyMs: number;
-  attempts: number;
-  /** What onRequestStart returned for this request. */
-  ctx?: unknown;
-}
-
-export interface ForwardHooks {
-  onAttempt?(a: AttemptInfo): void;
-  onRequest?(r: RequestInfo): void;
-  /** Extra headers for the upstream request (trace context; issue #6). */
-  upstreamHeaders?(req: IncomingMessage): Record<string, string> | undefined;
-  /**
-   * A downstream request arrived (before routing). The value returned is handed back as `ctx`
-   * to onAttemptStart, onAttempt and onRequest, so telemetry can open a span with its true
-   * start time instead of back-dating it at the end (issue #6).
-   */
-  onRequestStart?(req: IncomingMessage): unknown;
-  /**
-   * An upstream attempt starts: the endpoint is picked, the pool not yet asked. Headers returned
-   * are set on this attempt's upstream request only (a retry gets its own), e.g. a W3C
-   * traceparent carrying the attempt's client span id. Positional arguments: no allocation
-   * per attempt when telemetry is off.
-   */
-  onAttemptStart?(
-    ctx: unknown,
-    cluster: string,
-    host: Host,
-    attempt: number,
-    score: number | undefined,
-  ): Record<string, string> | undefined;
-}
 
 type Failed = Extract<AttemptOutcome, { kind: "failed" }>;
 const failed = (cause: ProxyErrorCause, detail: string, retryable: boolean, retryOn: string): Failed => ({
@@ -426,26 +374,4 @@ export class Forwarder implements AttemptSink {
       ...r,
     });
   }
-}
-
-/** A proxy-generated error response (or a reset when the response already started). */
-export function writeError(res: ServerResponse, cause: ProxyErrorCause, detail: string): void {
-  if (cause === "client_closed") res.destroy();
-  else if (!res.headersSent) {
-    const body = `${cause}: ${detail}\n`;
-    res.writeHead(PROXY_ERRORS[cause], {
-      [ERROR_HEADER]: cause,
-      "content-type": "text/plain",
-      "content-length": Buffer.byteLength(body),
-    });
-    res.end(body);
-  } else res.destroy();
-}
-
-export function classifyUpstreamError(err: unknown): ProxyErrorCause {
-  const code = (err as { code?: string }).code ?? "";
-  if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_CLOSED")
-    return "upstream_reset";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "upstream_timeout";
-  return "upstream_protocol_error";
 }
