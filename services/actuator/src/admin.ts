@@ -27,6 +27,8 @@ import type { ActuatorContext } from "./context.js";
 import { readConvergence } from "./converge.js";
 import { clusterStatus } from "./status.js";
 
+const SLOW_CLIENT_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+
 const SettingsSchema = z
   .object({
     dryRun: z.boolean().optional(),
@@ -136,7 +138,9 @@ export async function startAdmin(
   ctx: ActuatorContext,
   opts: { host: string; port: number; token: string | undefined },
 ): Promise<AdminServer> {
-  const server = http.createServer((req, res) => {
+  // Slow clients (slowloris) are cut off after 10 s of headers; Node's defaults (60 s, checked
+  // every 30 s) let a trickling client hold a socket for up to 90 s (issue #14).
+  const server = http.createServer(SLOW_CLIENT_LIMITS, (req, res) => {
     route(ctx, req, opts.token)
       .catch((err: Error): Reply => {
         ctx.metrics.redisErrors.inc({ op: "admin" });

@@ -121,8 +121,25 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     ready,
     retryAfterSec: COLLECTOR_DEFAULTS.retryAfterSec,
   });
-  const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => void handler(req, res));
-  server.on("clientError", (_err, socket) => socket.destroy());
+  // Slow clients (slowloris) are cut off after 10 s of headers; Node's defaults (60 s, checked
+  // every 30 s) let a trickling client hold a socket for up to 90 s (issue #14).
+  const server = http.createServer(
+    { keepAliveTimeout: 30_000, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 },
+    (req, res) => void handler(req, res),
+  );
+  // A request the parser refuses gets a status saying why (431 headers too large, 408 too slow,
+  // 400 malformed) before the socket closes; a bare close left clients guessing (issue #14).
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    const status =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT" || err.code === "ERR_HTTP_HEADERS_TIMEOUT"
+          ? "408 Request Timeout"
+          : "400 Bad Request";
+    if (socket.writable && err.code !== "ECONNRESET")
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
 
   // Interval evaluations, aligned to interval boundaries so every replica picks the same `at`.
   let timer: NodeJS.Timeout | undefined;

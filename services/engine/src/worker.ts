@@ -22,6 +22,8 @@ import { type JobOutcome, runEvaluationJob, type WindowSource } from "./job.js";
 import { EngineMetrics } from "./metrics.js";
 import { createEngineStore, type RedisLike } from "./store.js";
 
+const SLOW_CLIENT_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+
 export const ENGINE_DEFAULTS = {
   concurrency: 4,
   lockTtlMs: 10_000,
@@ -65,7 +67,9 @@ async function serveMetrics(
   redis: RedisLike,
   where: { host: string; port: number },
 ): Promise<http.Server> {
-  const server = http.createServer((req, res) => {
+  // Slow clients (slowloris) are cut off after 10 s of headers; Node's defaults (60 s, checked
+  // every 30 s) let a trickling client hold a socket for up to 90 s (issue #14).
+  const server = http.createServer(SLOW_CLIENT_LIMITS, (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/metrics") {
       metrics.registry.metrics().then(

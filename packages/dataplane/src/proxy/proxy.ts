@@ -26,6 +26,9 @@ import { createListener } from "./listener.js";
 import { Router } from "./router.js";
 import { warmRequestPath, warmTargets } from "./warm-path.js";
 
+/** Admin API against slow clients (slowloris): 10 s for the headers, 30 s for the request. */
+const ADMIN_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+
 export interface ProxyDeps {
   clock?: Clock;
   random?: Random;
@@ -267,7 +270,8 @@ export class EgressProxy {
       if (!verdict.ok) return refuse(res, verdict.detail);
       fwd.handle(req, res);
     });
-    this.#admin = http.createServer(createAdminHandler(this, this.#deps.admin));
+    // Slow clients on the admin port are cut off like on the listener (issue #14).
+    this.#admin = http.createServer(ADMIN_LIMITS, createAdminHandler(this, this.#deps.admin));
     const worker = this.#deps.worker;
     const adminAt = worker?.admin ?? cfg.proxy.admin;
     await Promise.all([

@@ -17,6 +17,9 @@ import http from "node:http";
 import { mergeClusters, type WorkerClusters } from "./merge.js";
 import { isPeerVerdict } from "./peer.js";
 
+/** Admin API against slow clients (slowloris): 10 s for the headers, 30 s for the request. */
+const ADMIN_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
+
 const MAX_RESTARTS = 10;
 
 export interface WorkerHello {
@@ -77,7 +80,8 @@ export class WorkerPrimary {
       ...(this.#o.args !== undefined ? { args: this.#o.args } : {}),
     });
     for (let i = 1; i <= this.#o.workers; i++) this.#fork(i);
-    this.#admin = http.createServer((req, res) => void this.#serve(req, res));
+    // Slow clients on the admin port are cut off like on the listener (issue #14).
+    this.#admin = http.createServer(ADMIN_LIMITS, (req, res) => void this.#serve(req, res));
     await new Promise<void>((resolve, reject) => {
       this.#admin?.once("error", reject);
       this.#admin?.listen(this.#o.admin.port, this.#o.admin.host, () => resolve());
