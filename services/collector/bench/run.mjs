@@ -6,12 +6,12 @@
 //    CPU, RSS, Redis commands/s), then peak throughput per collector CPU-second for metrics,
 //    request spans and fast-signal spans. Payloads come from the OTel JS SDK and serializers.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pool } from "undici";
+import { cpuSeconds, exportsFor, freePort, hasTaskset, pct, pinned, proxyId, rate, rssMiB, sleep } from "./lib.mjs";
 import { countPoints, metricSource, serializeMetrics, spanPayload } from "./payloads.mjs";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -29,75 +29,8 @@ const PROXIES = arg("proxies", quick ? 200 : 1000);
 const ENDPOINTS = arg("endpoints", 50);
 const INTERVAL_MS = arg("interval-ms", 10_000);
 const ROUNDS = arg("rounds", quick ? 2 : 3);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const hasTaskset = (() => {
-  try {
-    execFileSync("sh", ["-c", "command -v taskset"]);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const pinned = (cpu, cmd, args) => (hasTaskset ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args]);
-const TICK = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim()) || 100;
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / TICK;
-};
-const rssMiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
+const MICRO_MS = quick ? 1_500 : 3_000;
 // ---- 1. decode + extract, one thread ----
-// Per CPU-second of this process (process.cpuUsage), so other work on a shared machine does
-// not count against the figure; wall-clock rate alongside.
-function rate(label, fn, units, ms = quick ? 1_500 : 3_000) {
-  for (let i = 0; i < 20; i++) fn(); // warm-up (JIT)
-  let n = 0;
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    fn();
-    n++;
-  }
-  const s = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  const cpu = (c.user + c.system) / 1e6;
-  const r = {
-    label,
-    perCpuSecond: Math.round((n * units) / cpu),
-    perSecond: Math.round((n * units) / s),
-    iterations: n,
-  };
-  console.log(
-    `${label}: ${r.perCpuSecond.toLocaleString("en")} per CPU-second (${r.perSecond.toLocaleString("en")}/s wall)`,
-  );
-  return r;
-}
-
-/**
- * The same export for many proxies: serialized once with a placeholder id of the same length,
- * which is then overwritten in place (a protobuf string of equal length changes no other byte).
- * Serializing 1,000 points takes the SDK 10-20 ms, too slow to make 100 distinct exports a second.
- */
-const ID_WIDTH = 6;
-const proxyId = (p) => `p${String(p).padStart(ID_WIDTH - 1, "0")}`;
-function exportsFor(rm) {
-  const placeholder = "p".repeat(ID_WIDTH);
-  const template = Buffer.from(serializeMetrics(rm, placeholder));
-  const at = template.indexOf(placeholder);
-  return (id) => {
-    const b = Buffer.from(template);
-    b.write(id, at);
-    return b;
-  };
-}
-
 const source = metricSource({ endpoints: ENDPOINTS });
 let rm = await source.round();
 const pointsPerExport = countPoints(rm);
@@ -112,16 +45,19 @@ const micro = [
     "decode+extract metric points (1 thread)",
     () => extractMetrics(decodeMetrics(metricsBody, "protobuf"), Date.now()),
     pointsPerExport,
+    MICRO_MS,
   ),
   rate(
     "decode+extract request spans (1 thread)",
     () => extractSignals(decodeTraces(requestSpans, "protobuf"), Date.now()),
     512,
+    MICRO_MS,
   ),
   rate(
     "decode+extract fast-signal spans (1 thread)",
     () => extractSignals(decodeTraces(fastSpans, "protobuf"), Date.now()),
     64,
+    MICRO_MS,
   ),
 ];
 
@@ -183,11 +119,6 @@ async function post(path, body) {
   await r.body.arrayBuffer();
   return { status: r.statusCode, ms: performance.now() - t };
 }
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : 0;
-};
-
 let lastRoundAt = 0;
 
 // 2a. the fleet: every proxy exports every INTERVAL_MS, spread evenly over the interval
