@@ -50,6 +50,24 @@ function tokenMatches(header: string | undefined, token: string | undefined): bo
 }
 
 type Reply = { status: number; body: unknown; type?: string };
+
+class BodyTooLarge extends Error {
+  constructor() {
+    super("request body over 64 KiB");
+  }
+}
+
+/**
+ * Bad input is the client's error (4xx), never a 500 counted as a Redis error: a JSON syntax
+ * error, a malformed percent-escape in the path (URIError from decodeURIComponent, found by
+ * the fuzz test of issue #14), a body over the limit.
+ */
+function errorReply(ctx: ActuatorContext, err: Error): Reply {
+  if (err instanceof SyntaxError || err instanceof URIError) return json(400, { error: err.message });
+  if (err instanceof BodyTooLarge) return json(413, { error: err.message });
+  ctx.metrics.redisErrors.inc({ op: "admin" });
+  return json(500, { error: err.message });
+}
 const json = (status: number, body: unknown): Reply => ({ status, body });
 
 async function readBody(req: http.IncomingMessage): Promise<unknown> {
@@ -57,7 +75,7 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > 64 * 1024) throw new Error("body too large");
+    if (size > 64 * 1024) throw new BodyTooLarge();
     chunks.push(c as Buffer);
   }
   const text = Buffer.concat(chunks).toString("utf8");
@@ -65,14 +83,16 @@ async function readBody(req: http.IncomingMessage): Promise<unknown> {
 }
 
 async function route(ctx: ActuatorContext, req: http.IncomingMessage, token: string | undefined): Promise<Reply> {
-  const url = new URL(req.url ?? "/", "http://admin");
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   const method = req.method ?? "GET";
+  // Authorisation before anything is parsed: an unauthorised mutation learns nothing else.
   if (method !== "GET" && method !== "HEAD" && !tokenMatches(req.headers.authorization, token)) {
     return json(token ? 401 : 403, {
       error: token ? "bearer token required" : "mutations are disabled: no admin token configured",
     });
   }
+  // The path only (no URL parsing: a request target like `//%` is not a valid URL but is a
+  // path with an empty and a malformed segment, answered 400/404 below).
+  const parts = (req.url ?? "/").split("?")[0]!.split("/").filter(Boolean).map(decodeURIComponent);
   const [root, cluster, sub, arg] = parts;
   if (method === "GET" && root === "live") return json(200, { live: true });
   if (method === "GET" && root === "metrics")
@@ -142,10 +162,7 @@ export async function startAdmin(
   // every 30 s) let a trickling client hold a socket for up to 90 s (issue #14).
   const server = http.createServer(SLOW_CLIENT_LIMITS, (req, res) => {
     route(ctx, req, opts.token)
-      .catch((err: Error): Reply => {
-        ctx.metrics.redisErrors.inc({ op: "admin" });
-        return json(err instanceof SyntaxError ? 400 : 500, { error: err.message });
-      })
+      .catch((err: Error): Reply => errorReply(ctx, err))
       .then((r) => {
         const text = typeof r.body === "string" ? r.body : JSON.stringify(r.body, null, 2);
         res.writeHead(r.status, { "content-type": r.type ?? "application/json" }).end(text);
