@@ -50,12 +50,18 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-async function waitReady(admin: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+/**
+ * Ready and really this proxy: on a shared machine another process can take a port between the
+ * check and the bind; then the admin port answers for someone else (review: EADDRINUSE runs).
+ */
+async function waitReady(id: string, admin: number, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`proxy exited with ${child.exitCode}`);
     try {
       const res = await fetch(`http://127.0.0.1:${admin}/ready`);
+      const who = (await (await fetch(`http://127.0.0.1:${admin}/clusters`)).json()) as { proxy?: string };
+      if (who.proxy !== id) throw new Error(`admin port ${admin} answers for ${who.proxy}`);
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -76,7 +82,17 @@ process.once("exit", () => {
 
 export async function startFleet(spec: FleetSpec): Promise<Fleet> {
   const members: FleetMember[] = [];
+  // A start that loses its ports to another process is retried on new ports.
   const start = async (i: number) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOne(i);
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
+  };
+  const startOne = async (i: number) => {
     const [listener, admin] = [await freePort(), await freePort()];
     const id = `bench-proxy-${i}`;
     const file = join(spec.dir, `${id}.yaml`);
@@ -113,7 +129,12 @@ export async function startFleet(spec: FleetSpec): Promise<Fleet> {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] });
     children.add(child);
     child.once("exit", () => children.delete(child));
-    await waitReady(admin, child, 60_000);
+    try {
+      await waitReady(id, admin, child, 60_000);
+    } catch (err) {
+      child.kill("SIGKILL");
+      throw err;
+    }
     members.push({ id, listener, admin, child });
   };
   const stop = async () => {

@@ -163,6 +163,13 @@ describe.each(backends)("window store on %s", (_name, connect) => {
         gauge(GAUGE.lbScore, t, 3),
       ],
     });
+    // p3 last reported 30 s ago: its gauges count in the 60 s view, not in the 10 s view.
+    await store.write({
+      cluster: "api",
+      proxy: "p3",
+      receivedAt: now,
+      points: [gauge(GAUGE.inFlight, now - 30_000, 100)],
+    });
     const signal: FastSignal = {
       kind: "warmup_failure",
       cluster: "api",
@@ -185,6 +192,9 @@ describe.each(backends)("window store on %s", (_name, connect) => {
     expect(short.gauges.inFlight).toBe(4 + 6);
     expect(short.gauges.lbScore).toBe(2);
     expect(short.proxiesReporting).toBe(2);
+    const long = w.value.views.long.find((e) => e.endpoint === EP)!;
+    expect(long.gauges.inFlight).toBe(4 + 6 + 100);
+    expect(long.proxiesReporting).toBe(3);
     expect(w.value.signals).toEqual([signal]);
   });
 
