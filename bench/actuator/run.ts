@@ -420,6 +420,9 @@ if (ONLY.has("fleet")) {
     detector: "stand-in (this script polls every proxy's /clusters every 20 ms; the engine is not wired yet)",
   });
 }
+// A full run (every part, not --quick) is also the committed `actuator-latest.json`.
+if (!values.quick && ONLY.size === 4)
+  writeFileSync(join(resultsDir, "actuator-latest.json"), `${JSON.stringify(out, null, 2)}\n`);
 console.error(`[bench] wrote ${file}`);
 await sim.close();
 await redis.quit();
