@@ -22,7 +22,10 @@ export function readYamlFile(path: string): unknown {
         },
       ]);
     }
-    throw err;
+    // Anything else the parser throws is still a bad file, e.g. the ReferenceError of an alias
+    // bomb ("Excessive alias count", found by test/fuzz-config, issue #14): a ConfigError, never
+    // a stack trace at start.
+    throw new ConfigError(path, [{ path: "(yaml)", message: (err as Error).message }]);
   }
 }
 
