@@ -107,7 +107,11 @@ async function drive(plan: Plan, label: string, inst: ProxyInstance, sim: Runnin
   );
   const death = sleep(plan.deathAtMs).then(async () => {
     const at = Date.now();
-    await sim.setFaults(DEAD, { refuse: true, resetRate: 1 });
+    // A dead process answers nothing: new connections are refused, responses on the open ones
+    // reset, and its health endpoint fails too (the simulator's /health would otherwise keep
+    // answering 200 on connections accepted before the death, and a pooled health check
+    // would then see a dead endpoint as healthy).
+    await sim.setFaults(DEAD, { refuse: true, resetRate: 1, health: { status: 503 } });
     return at;
   });
   const [runs, deathAt] = await withTimedBar(
@@ -247,7 +251,7 @@ export const tunerFleet: Scenario = {
       description:
         `${n} proxies of each kind, ${plan.rpsEach} rps through each (open loop, client timeout 2 s), five 1 ms ` +
         `endpoints; endpoint ${DEAD} dies ${plan.deathAtMs / 1000} s into a ${plan.durationMs / 1000} s run (refuses ` +
-        `new connections, resets open ones). Retries off everywhere; meshtune ejects locally after ` +
+        `new connections, resets responses on open ones, fails health checks). Retries off everywhere; meshtune ejects locally after ` +
         `${LOCAL_ORIGIN_THRESHOLD} consecutive local-origin failures (Envoy's default) or 2 failed health checks ` +
         `(500 ms); HAProxy marks down on 1 layer-7 error or 2 failed checks; NGINX max_fails=1.` +
         (ctx.quick ? ` QUICK: ${n} proxies instead of 20, shorter run, eject-rule ablation only, no repeats.` : "") +
