@@ -8,15 +8,19 @@
  *    engine's stream at t0; each proxy's ACK carries the Unix ms it applied the version (same
  *    machine clock). Per-proxy samples (p50/p99, goal p99 <= 500 ms; istiod documents "mostly
  *    under 1 s") and per-version time until the last proxy applied it.
- * 2. burst    — sustained publish rate: B decisions written back to back; decisions folded per
- *    second, versions published per second, until every proxy applied the final version, and
- *    until every event was on Kafka.
- * 3. fleet    — DESIGN.md section 8: N proxies at 20 rps each, one of three endpoints starts
+ * 2. burst    — B decisions written back to back; decisions folded per second, versions
+ *    published per second, until every proxy applied the final version and every event was on Kafka.
+ * 3. sustained — decisions at 50, 200 and 500 per second: versions per second and
+ *    decision-to-fleet-applied per decision (the outbox says which version carried each).
+ * 4. fleet    — DESIGN.md section 8: N proxies at 20 rps each, one of three endpoints starts
  *    failing every request; client-visible failures (retries off) with proxies alone versus
  *    with the tuner. The engine has not landed: a stand-in detector (this script) polls every
  *    proxy's /clusters every 20 ms and writes the engine's eject decision once the fleet's
  *    consecutive 5xx toward the endpoint reach one proxy's threshold (5).
- */ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+ *
+ * `--only latency,burst,sustained,fleet` runs some parts; a full run also writes actuator-latest.json.
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BURST, dir, N, ONLY, ROUNDS, redis, sim, values } from "./harness.ts";
