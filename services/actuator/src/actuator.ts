@@ -16,13 +16,13 @@ import {
   errorMessage,
   type Logger,
   parseSigningKeys,
+  type Redis,
   type SigningKey,
 } from "@meshtune/adapters";
-import { actuateCluster } from "./actuate.js";
 import { type AdminServer, startAdmin } from "./admin.js";
 import { type ActuatorContext, type ActuatorSettings, contextKeys, DEFAULT_SETTINGS } from "./context.js";
-import { checkConvergence } from "./converge.js";
 import { type ActuatorMetrics, createActuatorMetrics } from "./metrics.js";
+import { createScheduler } from "./scheduler.js";
 
 export interface ActuatorOptions {
   redisUrl: string;
@@ -57,25 +57,16 @@ const unavailable: EventPublisher = {
   close: async () => {},
 };
 
-/** Compares Redis stream ids ("ms-seq"). */
-export function streamIdAfter(a: string, b: string | undefined): boolean {
-  if (!b) return true;
-  const [am = 0, as = 0] = a.split("-").map(Number);
-  const [bm = 0, bs = 0] = b.split("-").map(Number);
-  return am !== bm ? am > bm : as > bs;
-}
+export { streamIdAfter } from "./scheduler.js";
 
-export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
-  const logger = opts.logger ?? defaultLogger("meshtune-actuator");
-  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
-  const redis = createRedis(opts.redisUrl, { name: "meshtune-actuator" });
-  redis.on("error", (err) => logger.warn({ err: errorMessage(err) }, "redis connection error"));
-  const pubsub = createRedisPubSub({ connection: redis, prefix: opts.prefix, logger });
-  const publisher =
-    opts.publisher ??
-    (opts.kafkaBrokers
-      ? createEventPublisher({ brokers: opts.kafkaBrokers, topic: opts.topic, logger, clientId: "meshtune-actuator" })
-      : unavailable);
+/** The context every part receives: store, outbox relay, keys, metrics, settings, clock. */
+function buildContext(
+  opts: ActuatorOptions,
+  redis: Redis,
+  publisher: EventPublisher,
+  logger: Logger,
+  settings: ActuatorSettings,
+): { ctx: ActuatorContext; metrics: ActuatorMetrics } {
   const metrics = createActuatorMetrics();
   const keys: SigningKey[] = opts.controlKey ? parseSigningKeys(opts.controlKey) : [];
   if (keys.length === 0) logger.warn("no control key: snapshots are published unsigned");
@@ -100,63 +91,23 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
     now: opts.now ?? Date.now,
   };
 
+  return { ctx, metrics };
+}
+
+export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
+  const logger = opts.logger ?? defaultLogger("meshtune-actuator");
+  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+  const redis = createRedis(opts.redisUrl, { name: "meshtune-actuator" });
+  redis.on("error", (err) => logger.warn({ err: errorMessage(err) }, "redis connection error"));
+  const pubsub = createRedisPubSub({ connection: redis, prefix: opts.prefix, logger });
+  const publisher =
+    opts.publisher ??
+    (opts.kafkaBrokers
+      ? createEventPublisher({ brokers: opts.kafkaBrokers, topic: opts.topic, logger, clientId: "meshtune-actuator" })
+      : unavailable);
+  const { ctx, metrics } = buildContext(opts, redis, publisher, logger, settings);
   let closed = false;
-
-  /** Anything after the cursor? Two reads without the lock, so an idle cluster costs little. */
-  async function hasNewDecisions(cluster: string): Promise<boolean> {
-    const [last, cursor] = await Promise.all([
-      redis.xrevrange(ctx.keys.decisions(cluster), "+", "-", "COUNT", 1),
-      redis.get(ctx.keys.actuatorCursor(cluster)),
-    ]);
-    const id = last[0]?.[0];
-    return id !== undefined && streamIdAfter(id, cursor ?? undefined);
-  }
-
-  // Three tasks per cluster, each single-flight: actuation never waits behind a Kafka send or a
-  // convergence check (both are triggered after it, not awaited by it).
-  const relay = singleFlight(
-    async (cluster) => {
-      const flushed = await ctx.relay.flush(cluster);
-      if (!flushed.ok) {
-        metrics.kafkaErrors.inc();
-        logger.warn({ cluster, error: flushed.error }, "events wait in the outbox");
-      }
-      const depth = await ctx.relay.depth(cluster);
-      if (depth.ok) metrics.outboxDepth.set({ cluster }, depth.value);
-    },
-    () => closed,
-  );
-  const converge = singleFlight(
-    async (cluster) => {
-      try {
-        await checkConvergence(ctx, cluster);
-      } catch (err) {
-        metrics.redisErrors.inc({ op: "convergence" });
-        logger.error({ cluster, err: errorMessage(err) }, "convergence check failed");
-      }
-    },
-    () => closed,
-  );
-  const actuate = singleFlight(
-    async (cluster) => {
-      try {
-        if (!(await hasNewDecisions(cluster))) return;
-        await actuateCluster(ctx, cluster);
-      } catch (err) {
-        metrics.redisErrors.inc({ op: "actuate" });
-        logger.error({ cluster, err: errorMessage(err) }, "actuation failed; retried on the next scan");
-      }
-      void relay.trigger(cluster);
-      void converge.trigger(cluster);
-    },
-    () => closed,
-  );
-  const tasks = [actuate, relay, converge];
-
-  async function poke(cluster: string): Promise<void> {
-    await actuate.trigger(cluster);
-    await Promise.all([relay.trigger(cluster), converge.trigger(cluster)]);
-  }
+  const { actuate, converge, poke, inFlight } = createScheduler(ctx, () => closed);
 
   const followed = new Set<string>();
   async function follow(cluster: string): Promise<void> {
@@ -224,39 +175,11 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      await Promise.allSettled(tasks.flatMap((t) => t.inFlight()));
+      await Promise.allSettled(inFlight());
       await admin?.close();
       await pubsub.close();
       await publisher.close();
       await redis.quit().catch(() => redis.disconnect());
     },
-  };
-}
-
-/**
- * Runs `fn` for a cluster at most once at a time; a trigger while it runs asks for exactly one
- * more run after it (so nothing that arrived during a run is missed, and bursts coalesce).
- */
-function singleFlight(fn: (cluster: string) => Promise<void>, stopped: () => boolean) {
-  const running = new Map<string, Promise<void>>();
-  const again = new Set<string>();
-  return {
-    trigger(cluster: string): Promise<void> {
-      if (stopped()) return Promise.resolve();
-      const cur = running.get(cluster);
-      if (cur) {
-        again.add(cluster);
-        return cur;
-      }
-      const run = (async () => {
-        do {
-          again.delete(cluster);
-          await fn(cluster);
-        } while (again.has(cluster) && !stopped());
-      })().finally(() => running.delete(cluster));
-      running.set(cluster, run);
-      return run;
-    },
-    inFlight: () => [...running.values()],
   };
 }
