@@ -27,6 +27,8 @@ fi
 source "$ROOT/.run/test-services.env"
 export REDIS_URL KAFKA_BROKERS
 
+log "dependency audit (pnpm audit: no high or critical advisories)"
+bash infra/scripts/audit.sh
 log "lint (biome)"
 pnpm exec biome check .
 log "type-check"
