@@ -204,8 +204,11 @@ export async function runProxy(argv: string[]): Promise<number> {
       source: `${file} (${why})`,
       reason: reasonOf(r),
     });
-    if (r.status === "ACK") version = r.version;
-    else log.error({ why, reason: r.reason }, "reload rejected; keeping the last good config");
+    if (r.status === "ACK") {
+      version = r.version;
+      // A reload puts the file's pool limits back; the tuner's snapshot goes on top again.
+      await controlClient?.resync();
+    } else log.error({ why, reason: r.reason }, "reload rejected; keeping the last good config");
   };
   const reload = (why: string) => {
     chain = chain.then(() => applyReload(why));

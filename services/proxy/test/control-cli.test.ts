@@ -182,6 +182,30 @@ it("follows signed snapshots, serves through a Redis outage and catches up after
     };
     return ack.version === v2;
   });
+
+  // Tuned pool limits survive a config reload (SIGHUP): the file's pool goes back, the
+  // snapshot's limits on top again.
+  const maxConnections = async () => {
+    const res = await request(`http://127.0.0.1:${admin}/clusters`);
+    const body = (await res.body.json()) as {
+      clusters: Array<{ endpoints: Array<{ pool: { maxConnections: number } | null }> }>;
+    };
+    return body.clusters[0]?.endpoints.map((e) => e.pool?.maxConnections);
+  };
+  const configVersion = async () =>
+    ((await (await request(`http://127.0.0.1:${admin}/config`)).body.json()) as { version: number }).version;
+  await commit(redis, { endpointOverrides: {}, pool: { maxConnectionsPerEndpoint: 3 } });
+  await until("pool limit 3", async () => (await maxConnections())?.every((m) => m === 3) ?? false);
+  const before = await configVersion();
+  child.kill("SIGHUP");
+  await until("the reload", async () => (await configVersion()) > before);
+  await until(
+    "pool limit 3 again after the reload",
+    async () => (await maxConnections())?.every((m) => m === 3) ?? false,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  expect((await maxConnections())?.every((m) => m === 3)).toBe(true);
+
   expect(stderr).not.toContain(KEY.split(":")[1]);
   child.kill("SIGTERM");
   expect(await new Promise((r) => child.once("exit", (code) => r(code)))).toBe(0);

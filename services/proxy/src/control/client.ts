@@ -74,6 +74,11 @@ export interface ControlClient {
   refusals(): Partial<Record<RefusalKind, number>>;
   /** Reads and applies every served cluster's stored snapshot now. */
   checkNow(): Promise<void>;
+  /**
+   * Applies every served cluster's current snapshot again, even when its version is not newer:
+   * after a config file reload, which puts the file's pool limits back in place.
+   */
+  resync(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -219,6 +224,13 @@ export async function startControlClient(target: ControlTarget, opts: ControlCli
     state: () => Object.fromEntries([...states].map(([c, s]) => [c, { ...s }])),
     refusals: () => ({ ...refusals }),
     checkNow: () => follow(),
+    resync() {
+      for (const st of states.values()) {
+        st.version = 0;
+        st.nackedVersion = undefined;
+      }
+      return follow();
+    },
     async close() {
       if (closed) return;
       closed = true;
