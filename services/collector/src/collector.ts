@@ -35,6 +35,8 @@ export const COLLECTOR_DEFAULTS = {
   maxInFlightBytes: 64 * 1024 * 1024,
   signalMaxLen: 10_000,
   retryAfterSec: 1,
+  /** On close, requests still running after this are cut (an exporter retries them elsewhere). */
+  drainTimeoutMs: 10_000,
 } as const;
 
 export interface CollectorOptions {
@@ -177,10 +179,16 @@ export async function startCollector(o: CollectorOptions): Promise<RunningCollec
     close() {
       closing ??= (async () => {
         clearTimeout(timer);
-        // Stop accepting; requests in flight finish (server.close waits for them), idle keep-alive sockets go.
+        // Stop accepting; requests in flight finish (server.close waits for them). Keep-alive
+        // sockets that turn idle after their last response are closed as they do (a sweep), and
+        // whatever is still open after the drain timeout is cut.
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => server.closeAllConnections(), COLLECTOR_DEFAULTS.drainTimeoutMs);
         await closed;
+        clearInterval(sweep);
+        clearTimeout(cut);
         await ticking;
         await triggers.tick(now() + intervalMs); // the interval in progress has data too: flush it
         await triggers.drain();

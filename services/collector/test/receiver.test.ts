@@ -232,6 +232,54 @@ describe("OTLP/HTTP receiver", () => {
     expect((await post(base, "/v1/metrics", big, JSON_CT)).status).toBe(200);
   });
 
+  it("close() finishes the request in flight, then enqueues the last interval", async () => {
+    const { c, jobs, windows } = await collector({ evaluationIntervalMs: 60_000 });
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const now = Date.now();
+    const body = JSON.stringify(
+      metricsRequest("px", [
+        attemptsMetric([
+          { cluster: "drain", endpoint: EP, statusClass: "2xx", value: 7, startMs: now - 2_000, timeMs: now - 1_000 },
+        ]),
+      ]),
+    );
+    const own = new Agent();
+    closer.defer(() => own.close());
+    const inFlight = request(`${c.url}/v1/metrics`, {
+      method: "POST",
+      body: Readable.from(
+        (async function* () {
+          yield Buffer.from(body.slice(0, 10));
+          await held;
+          yield Buffer.from(body.slice(10));
+        })(),
+      ),
+      headers: JSON_CT,
+      dispatcher: own,
+    });
+    await waitFor("the request to be in flight", async () => {
+      const m = await request(`${c.url}/metrics`, { dispatcher: client });
+      return /meshtune_collector_requests_in_flight 1/.test(await m.body.text());
+    });
+    let closed = false;
+    const closing = c.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(false);
+    release();
+    const r = await inFlight;
+    await r.body.text();
+    expect(r.statusCode).toBe(200);
+    await closing;
+    expect((await windows("drain")).views.long[0]!.attempts).toEqual({ "2xx": 7 });
+    // The interval in progress (60 s long here) was flushed on close.
+    expect(jobs.map((j) => j.cluster)).toContain("drain");
+  });
+
   it("answers 503 with Retry-After while Redis is unreachable, and /ready says so", async () => {
     const c = await startCollector({
       host: "127.0.0.1",
