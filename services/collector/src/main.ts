@@ -50,8 +50,8 @@ Options (flags win over environment variables):
       --log-level LEVEL       trace|debug|info|warn|error (env ${E.logLevel}; default info)
   -h, --help                  Show this help
 
-Signals: SIGTERM/SIGINT stop accepting, finish the requests in flight, enqueue the last
-interval's evaluations and exit 0.`;
+Signals: SIGTERM/SIGINT stop accepting, finish the requests in flight (cut after
+${D.drainTimeoutMs / 1000} s), enqueue the last interval's evaluations and exit 0.`;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
