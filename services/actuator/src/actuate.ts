@@ -64,6 +64,9 @@ export interface PublishInput {
   cause: "decisions" | "rollback";
 }
 
+/** Convergence records kept per cluster: the snapshot store's default history (50 versions). */
+export const CONVERGENCE_KEPT = 50;
+
 /** Commits (and announces) a new version built on `baseVersion`; undefined on a conflict. */
 export async function publishVersion(ctx: ActuatorContext, input: PublishInput): Promise<number | undefined> {
   const version = input.baseVersion + 1;
@@ -85,6 +88,10 @@ export async function publishVersion(ctx: ActuatorContext, input: PublishInput):
   if (!r.ok) throw new Error(r.error);
   if (r.value.status === "conflict") return undefined;
   await ctx.redis.publish(ctx.channels.config(input.cluster), String(version));
+  // One convergence hash per version, written by every proxy's ACK, was never removed: Redis
+  // grew by a hash per version forever (issue #14, bounded-state audit). Keep as many as the
+  // snapshot history does (rollback looks no further back).
+  if (version > CONVERGENCE_KEPT) await ctx.redis.del(ctx.keys.convergence(input.cluster, version - CONVERGENCE_KEPT));
   ctx.metrics.versions.inc({ cluster: input.cluster, cause: input.cause });
   ctx.metrics.currentVersion.set({ cluster: input.cluster }, version);
   ctx.metrics.converged.set({ cluster: input.cluster }, 0);
