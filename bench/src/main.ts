@@ -44,6 +44,7 @@ Options:
   --pin              Pin the proxy under test to the last CPU with taskset
   --no-priority      Do not raise the benchmark's priority (default: nice -10 when root)
   --render FILE      Print the table of a results JSON (and refresh README figures if it is a full run)
+  --fuzz [--runs N]  Instead: the long fuzz run, 10,000 cases per property (bench/fuzz/run.mjs)
   --scenario NAME    Run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
   -h, --help         Show this help`;
 
@@ -111,6 +112,11 @@ function pinCpus(pin: boolean): { proxyCpus: string | undefined; harnessCpus: st
 }
 
 async function main(): Promise<number> {
+  // The long fuzz run (issue #14) is its own script, with its own flags (--runs, --quick).
+  if (process.argv.includes("--fuzz")) {
+    const script = path.join(REPO_ROOT, "bench/fuzz/run.mjs");
+    return spawnSync(process.execPath, [script, ...process.argv.slice(2)], { stdio: "inherit" }).status ?? 1;
+  }
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean", default: false },
