@@ -17,9 +17,12 @@ import { parseArgs } from "node:util";
 import { Kafka as CloudEventsKafka } from "cloudevents";
 import kafkajs from "kafkajs";
 
+// The example runs outside the turbo pipeline; KAFKA_BROKERS is the project-wide broker variable.
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: read at run time by a standalone example, not a turbo task
+const defaultBrokers = process.env.KAFKA_BROKERS ?? "127.0.0.1:9092";
 const { values } = parseArgs({
   options: {
-    brokers: { type: "string", default: process.env.KAFKA_BROKERS ?? "127.0.0.1:9092" },
+    brokers: { type: "string", default: defaultBrokers },
     topic: { type: "string", default: "meshtune.decisions.v1" },
     group: { type: "string", default: "meshtune-example-consumer" },
     "from-beginning": { type: "boolean", default: false },

@@ -9,4 +9,3 @@ export * from "./tuner-metrics.js";
 export * from "./validate.js";
 export * from "./version.js";
 export * from "./windows.js";
-export * from "./tuner-metrics.js";

@@ -148,7 +148,7 @@ it("follows signed snapshots, serves through a Redis outage and catches up after
   const b = `127.0.0.1:${sim.endpoint("b").port}`;
   const ejected = async () => {
     const res = await request(`http://127.0.0.1:${admin}/clusters`).catch(() => undefined);
-    if (!res || res.statusCode !== 200) return undefined;
+    if (res?.statusCode !== 200) return undefined;
     const body = (await res.body.json()) as {
       clusters: Array<{ endpoints: Array<{ endpoint: string; available: boolean }> }>;
     };
