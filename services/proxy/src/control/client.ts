@@ -89,7 +89,13 @@ export async function startControlClient(target: ControlTarget, opts: ControlCli
   const log = (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown> = {}) =>
     logger[level](fields, msg);
   const now = opts.now ?? Date.now;
-  const redis: Redis = createRedis(opts.redisUrl, { name: `meshtune-proxy-control-${opts.proxyId}` });
+  // Reconnect at most 1 s apart (plus jitter, so a fleet does not reconnect in step): with the
+  // shared 2 s cap a proxy could learn of Redis' return 2 s late, past the 2 s resync goal of
+  // issue #14 on its own (test/faults-redis.test.ts, a 20 s outage).
+  const redis: Redis = createRedis(opts.redisUrl, {
+    name: `meshtune-proxy-control-${opts.proxyId}`,
+    ioredis: { retryStrategy: (times: number) => Math.min(times * 100, 1_000) + Math.floor(Math.random() * 100) },
+  });
   redis.on("error", () => {}); // logged once per outage below, not per retry
   const pubsub: PubSub = createRedisPubSub({ connection: redis, prefix: opts.prefix, logger });
   const states = new Map<string, ClusterControlState>();
