@@ -30,6 +30,7 @@ import { Closer, waitFor } from "./helpers.js";
 const KEY = "k1:7d1c0b9a8e7f6d5c4b3a29180716f5e4";
 const CLUSTER = "api";
 const PREFIX = "mt-fault-redis";
+const OUTAGE_MS = 20_000;
 const closer = new Closer();
 const dir = mkdtempSync(join(tmpdir(), "meshtune-fault-redis-"));
 let redisSrv: PrivateRedis;
@@ -79,7 +80,7 @@ const ep = (name: string) => `127.0.0.1:${sim.endpoint(name).port}`;
 const allEjected = async (name: string, want: boolean) =>
   (await Promise.all(fleet.map((p) => isEjected(p, CLUSTER, ep(name))))).every((v) => v === want);
 
-it("proxies serve through a Redis crash, resync within 2 s of its return; the tuner recovers unrestarted", async () => {
+it("proxies serve through a 20 s Redis crash, resync within 2 s of its return; the tuner recovers unrestarted", async () => {
   await writeDecision(redis, PREFIX, { kind: "eject", cluster: CLUSTER, endpoint: ep("b"), after: { ejected: true } });
   await waitFor("b ejected on every proxy", () => allEjected("b", true), 15_000);
   const engineUrl = tuner.metricsUrls.find(
@@ -87,12 +88,13 @@ it("proxies serve through a Redis crash, resync within 2 s of its return; the tu
   );
   expect(engineUrl).toBeDefined();
 
-  const traffic = new Traffic(() => fleet.map((p) => p.listener), 50);
+  const traffic = new Traffic(() => fleet.map((p) => p.listener), 100);
   closer.defer(() => traffic.stop());
   await new Promise((r) => setTimeout(r, 1_000));
   sim.resetStats();
   await redisSrv.kill();
-  await new Promise((r) => setTimeout(r, 3_000));
+  // 20 s: long enough for every client's reconnect backoff to reach its cap.
+  await new Promise((r) => setTimeout(r, OUTAGE_MS));
   expect(sim.stats().b?.requests ?? 0).toBe(0); // the last good snapshot still holds
 
   // Redis returns with its data. A version committed before any client reconnected (nobody is
