@@ -14,9 +14,9 @@
  *    decision-to-fleet-applied per decision (the outbox says which version carried each).
  * 4. fleet    — DESIGN.md section 8: N proxies at 20 rps each, one of three endpoints starts
  *    failing every request; client-visible failures (retries off) with proxies alone versus
- *    with the tuner. The engine has not landed: a stand-in detector (this script) polls every
- *    proxy's /clusters every 20 ms and writes the engine's eject decision once the fleet's
- *    consecutive 5xx toward the endpoint reach one proxy's threshold (5).
+ *    with the tuner. The engine is not wired in: a stand-in counts the endpoint's 503s at the
+ *    simulator (what the collector aggregates from the proxies' fast signals) and writes the
+ *    engine's eject decision at one proxy's threshold (5), with zero engine latency.
  *
  * `--only latency,burst,sustained,fleet` runs some parts; a full run also writes actuator-latest.json.
  */
@@ -68,7 +68,8 @@ if (ONLY.has("fleet")) {
     ratioTunerToOneProxy: tuned.failed / 5,
     met: tuned.failed / 5 <= 1.5,
     requests: { alone: alone.requests, tuner: tuned.requests },
-    detector: "stand-in (this script polls every proxy's /clusters every 20 ms; the engine is not wired yet)",
+    detector:
+      "stand-in for collector + engine: the endpoint's 503s counted at the simulator every 2 ms, eject decision at 5 (zero engine latency; the engine is not wired yet)",
   });
 }
 // A full run (every part, not --quick) is also the committed `actuator-latest.json`.
