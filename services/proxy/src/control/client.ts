@@ -36,6 +36,9 @@ import {
   redisKeys,
 } from "@meshtune/contracts";
 
+/** Largest stored snapshot a proxy reads: ~10,000 pushed endpoints with overrides fit in 4 MiB. */
+export const MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024;
+
 export interface ControlTarget {
   /** Cluster names the proxy serves now (re-read on every check: a reload can add some). */
   clusters(): string[];
@@ -130,9 +133,19 @@ export async function startControlClient(target: ControlTarget, opts: ControlCli
   async function check(cluster: string): Promise<void> {
     const st = states.get(cluster) ?? { version: 0 };
     states.set(cluster, st);
-    const raw = await redis.get(keys.snapshot(cluster));
+    // A Redis writer without the key must not be able to exhaust every proxy's memory with one
+    // huge value: its size is checked before it is read (issue #14).
+    const size = await redis.strlen(keys.snapshot(cluster));
+    const raw = size > MAX_SNAPSHOT_BYTES ? `oversized:${size}` : await redis.get(keys.snapshot(cluster));
     if (raw === null) return;
-    const v = verifySnapshot(raw, { keys: opts.keys, cluster });
+    const v: ReturnType<typeof verifySnapshot> =
+      size > MAX_SNAPSHOT_BYTES
+        ? {
+            ok: false,
+            kind: "malformed",
+            reason: `snapshot of ${size} bytes is over the ${MAX_SNAPSHOT_BYTES}-byte limit`,
+          }
+        : verifySnapshot(raw, { keys: opts.keys, cluster });
     if (!v.ok) {
       if (lastRefused.get(cluster) !== raw) {
         lastRefused.set(cluster, raw);
