@@ -2,7 +2,7 @@
  * Hostile control snapshots written straight into Redis (issue #14): an attacker with write
  * access to Redis but without the fleet's signing key stores forged, unsigned, tampered,
  * unknown-key and other-cluster snapshots, and replays an older, validly signed one. Two real
- * `meshtune proxy` processes refuse every one, count each in
+ * `meshtune proxy` processes refuse every one (a 5 MiB one without reading it), count each in
  * meshtune_proxy_control_snapshots_refused_total{reason}, ignore the replay, and keep serving on
  * the last good snapshot.
  */
@@ -110,6 +110,7 @@ it("forged, unsigned, tampered, unknown-key, other-cluster and replayed snapshot
       JSON.stringify(signSnapshot(snapshot(52, { endpointOverrides: {} }, "other"), parseSigningKeys(KEY)[0])),
     ],
     ["malformed", "{not json"],
+    ["malformed", "x".repeat(5 * 1024 * 1024)], // over the 4 MiB limit: refused unread
   ];
   const traffic = new Traffic(() => fleet.map((p) => p.listener), 50);
   closer.defer(() => traffic.stop());
