@@ -9,8 +9,8 @@
  *                                          services/proxy/test/fuzz-control.test.ts
  * Each test file appends one JSON line per target (cases, outcome counts, failures) to a
  * temporary file (MESHTUNE_FUZZ_OUT); this script runs them one after another and writes
- * bench/results/fuzz-<timestamp>.json and, for a run of 10,000 cases or more, the committed
- * bench/fuzz/latest.json:
+ * bench/results/fuzz-<timestamp>.json and, for a passing run of 10,000 cases or more, the
+ * committed bench/fuzz/latest.json:
  *   { runs, startedAt, durationMs, ok, targets: [{ target, cases, ..., failures }], files: [...] }
  *
  *   node bench/fuzz/run.mjs [--runs N] [--quick]      (./dev bench --fuzz passes its flags on)
@@ -84,6 +84,8 @@ for (const f of FILES) {
     env: { ...env, MESHTUNE_FUZZ_RUNS: String(runs), MESHTUNE_FUZZ_OUT: out },
     timeout: 3_600_000,
   });
+  if (r.error)
+    console.error(`[fuzz] could not run pnpm: ${r.error.message} (is pnpm on PATH? ./dev bench --fuzz sets it up)`);
   const passed = r.status === 0;
   ok &&= passed;
   files.push({ file: f.file, passed, durationMs: Date.now() - t0 });
@@ -107,7 +109,7 @@ const results = join(ROOT, "bench/results");
 mkdirSync(results, { recursive: true });
 const stamp = new Date(started).toISOString().replaceAll(":", "-").replace(".", "-");
 writeFileSync(join(results, `fuzz-${stamp}.json`), `${JSON.stringify(result, null, 2)}\n`);
-if (runs >= 10_000) writeFileSync(join(ROOT, "bench/fuzz/latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+if (ok && runs >= 10_000) writeFileSync(join(ROOT, "bench/fuzz/latest.json"), `${JSON.stringify(result, null, 2)}\n`);
 for (const t of targets) {
   const { target, cases, failures, ...counts } = t;
   console.log(
