@@ -118,12 +118,14 @@ describe("AdmissionControl", () => {
 describe("admission control in the proxy", () => {
   it("answers 503 overloaded past proxy.admission.maxInFlight, fast, and admits again after", async () => {
     const s = track(await sim([{ name: "a", faults: { latency: { dist: "fixed", ms: 300 } } }]));
+    const seen: string[] = [];
     const p = track(
       await startProxy(
         proxyConfig(
           { discovery: { type: "static", endpoints: staticEndpoints(s) }, healthCheck: { enabled: false } },
           { proxy: { admission: { maxInFlight: 2 } } },
         ),
+        { hooks: { onRequest: (r) => seen.push(`${r.status} ${r.error ?? ""}`) } },
       ),
     );
     const slow = [get(p, "/1"), get(p, "/2")];
@@ -138,5 +140,7 @@ describe("admission control in the proxy", () => {
     expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
     expect((await get(p, "/4")).status).toBe(200);
     expect(p.admission?.shedInFlight).toBe(1);
+    // Reported like any request (telemetry counts the 503s).
+    expect(seen).toContain("503 overloaded");
   });
 });

@@ -141,6 +141,13 @@ export class Forwarder implements AttemptSink {
     this.#next(rc);
   };
 
+  /** A request refused before routing (admission control): the error, and onRequest like any other. */
+  refuse(req: IncomingMessage, res: ServerResponse, cause: ProxyErrorCause, detail: string): void {
+    this.inFlight++;
+    this.handled++;
+    this.#reject(req, res, this.#clock.now(), undefined, undefined, cause, detail);
+  }
+
   // ---- pick ----
   #next(rc: Req): void {
     rc.attempts++;

@@ -21,7 +21,7 @@ import type { Resolver } from "../discovery/discovery.js";
 import { hostKey } from "../host.js";
 import { type AdminExtras, createAdminHandler } from "./admin.js";
 import { AdmissionControl } from "./admission.js";
-import { Forwarder, type ForwardHooks, writeError } from "./forward.js";
+import { Forwarder, type ForwardHooks } from "./forward.js";
 import { createListener } from "./listener.js";
 import { Router } from "./router.js";
 import { warmRequestPath, warmTargets } from "./warm-path.js";
@@ -267,7 +267,8 @@ export class EgressProxy {
     this.#listener = createListener(cfg.proxy, (req, res) => {
       if (this.#shuttingDown) res.setHeader("connection", "close");
       const verdict = admission.admit();
-      if (!verdict.ok) return refuse(res, verdict.detail);
+      // Refused before any work, but reported like every request (telemetry counts the 503s).
+      if (!verdict.ok) return fwd.refuse(req, res, "overloaded", verdict.detail);
       fwd.handle(req, res);
     });
     // Slow clients on the admin port are cut off like on the listener (issue #14).
@@ -366,11 +367,6 @@ export class EgressProxy {
   findHost(cluster: string, address: string, port: number) {
     return this.clusters.get(cluster)?.hosts.get(hostKey(address, port));
   }
-}
-
-/** Admission control refused the request: a fast 503 before any work (issue #15). */
-function refuse(res: http.ServerResponse, detail: string): void {
-  writeError(res, "overloaded", detail);
 }
 
 function listen(server: http.Server, host: string, port: number, reusePort: boolean): Promise<void> {
