@@ -1,58 +1,52 @@
 /**
  * Decision latency and memory at 200 proxies × 50 endpoints through the service's real job path
- * (see run.mjs): the simulated fleet's seconds are written in the collector's bucket layout.
+ * (see run.mjs). The simulated fleet's seconds go into Redis through the collector's own writer
+ * (fleet-writer.mjs: one delta batch per proxy and second, signals via appendSignals), so the
+ * reader sees the product's layout. Each part of the job is timed: lock, state/settings load,
+ * window read, evaluate, commit (the store's methods wrapped), and the load average is recorded.
+ *
+ * The simulation is paced to the wall clock (a step never runs more than PACE_AHEAD_MS ahead):
+ * the writer's bucket expiry (EXPIREAT) and the signal stream's ids are wall-clock times.
  */
 import { randomUUID } from "node:crypto";
-import { adapters, contracts, engine, pct, r2, service, sim } from "./lib.mjs";
+import { loadavg } from "node:os";
+import { createFleetWriter } from "./fleet-writer.mjs";
+import { adapters, engine, pct, r2, service, sim } from "./lib.mjs";
 
 const { evaluate, initialState, NO_OPERATOR_SETTINGS, resolveEngineConfig } = engine;
 const { FleetSim } = sim;
-const { createRedis, readClusterWindows, bucketField, gaugeField, BUCKET_KIND, GAUGE, SIGNAL_STREAM_FIELD } = adapters;
+const { createRedis, readClusterWindows } = adapters;
 const { createEngineStore, runEvaluationJob } = service;
-const { redisKeys } = contracts;
 
-const KIND = BUCKET_KIND;
-const bucketFields = [];
-/** One simulated second as the collector stores it: bucket hash, per-proxy gauges, signals. */
-function writeSecond(p, keys, cluster, sec, second, proxies, signals) {
-  const fields = {};
-  for (const w of second) {
-    const ep = w.endpoint;
-    for (const [c, v] of Object.entries(w.attempts)) if (v) fields[bucketField(ep, KIND.attempts, c)] = v;
-    for (const [kind, h] of [
-      [KIND.latency, w.latency],
-      [KIND.connectLatency, w.connectLatency],
-    ]) {
-      if (h.count === 0) continue;
-      fields[bucketField(ep, kind, "n")] = h.count;
-      fields[bucketField(ep, kind, "sum")] = h.sum;
-      h.counts.forEach((c, i) => {
-        if (c) fields[bucketField(ep, kind, `b${i}`)] = c;
-      });
-    }
-    for (const [r, v] of Object.entries(w.connectFailures)) fields[bucketField(ep, KIND.connectFailures, r)] = v;
-    for (const [r, v] of Object.entries(w.health)) fields[bucketField(ep, KIND.health, r)] = v;
-    for (const [px, v] of Object.entries(w.failuresByProxy)) fields[bucketField(ep, KIND.failByProxy, px)] = v;
-    for (const [px, v] of Object.entries(w.healthyByProxy)) fields[bucketField(ep, KIND.okByProxy, px)] = v;
-    fields[bucketField(ep, KIND.picks)] = w.picks;
+const PACE_AHEAD_MS = 2_000;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const stats = (xs) => (xs.length ? { p50: r2(pct(xs, 0.5)), p99: r2(pct(xs, 0.99)), max: r2(Math.max(...xs)) } : null);
+const load = () => loadavg().map(r2);
+
+/** The engine store with each method timed into `parts` (ms per call, by method name). */
+function timedStore(store, parts) {
+  const timed =
+    (name) =>
+    async (...args) => {
+      const t0 = performance.now();
+      try {
+        return await store[name](...args);
+      } finally {
+        parts[name].push(performance.now() - t0);
+      }
+    };
+  return { lock: timed("lock"), unlock: timed("unlock"), load: timed("load"), commit: timed("commit") };
+}
+
+/** Deletes the run's keys (bounded SCAN). */
+async function cleanUp(redis, prefix) {
+  let cursor = "0";
+  for (let i = 0; i < 10_000; i++) {
+    const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    if (found.length > 0) await redis.del(...found);
+    cursor = next;
+    if (cursor === "0") break;
   }
-  const key = keys.windowBucket(cluster, sec);
-  bucketFields.push(Object.keys(fields).length);
-  p.hset(key, fields);
-  p.expire(key, 180);
-  const at = sec * 1000 + 999;
-  for (let i = 0; i < proxies; i++) {
-    const proxy = `proxy-${i}`;
-    p.zadd(keys.proxies(cluster), at, proxy);
-    const g = {};
-    for (const w of second) {
-      g[gaugeField(w.endpoint, GAUGE.inFlight)] = `${at}|${Math.round(w.gauges.inFlight / proxies)}`;
-      g[gaugeField(w.endpoint, GAUGE.poolIdle)] = `${at}|${Math.round(w.gauges.poolIdle / proxies)}`;
-      g[gaugeField(w.endpoint, GAUGE.poolActive)] = `${at}|${Math.round(w.gauges.poolActive / proxies)}`;
-    }
-    p.hset(keys.gauges(cluster, proxy), g);
-  }
-  for (const s of signals) p.xadd(keys.signals(cluster), "*", SIGNAL_STREAM_FIELD, JSON.stringify(s));
 }
 
 export async function latency(redisUrl, quick) {
@@ -61,8 +55,8 @@ export async function latency(redisUrl, quick) {
   const EVALS = quick ? 60 : 300;
   const cluster = "bench.example.com";
   const config = resolveEngineConfig();
-  // Start "now" so the stream ids and Redis TTLs are realistic; one evaluation per simulated second.
-  const start = Math.floor(Date.now() / 1000) * 1000 - 120_000;
+  // Start 60 s back so the long view fills at once; the pacing keeps the sim near the wall clock.
+  const start = Math.floor(Date.now() / 1000) * 1000 - 60_000;
   const sim = new FleetSim({
     cluster,
     endpoints: ENDPOINTS,
@@ -78,25 +72,31 @@ export async function latency(redisUrl, quick) {
   const job = [];
   const reads = [];
   const inJobEvaluate = [];
-  const engineOnly = [];
+  const writes = [];
+  const parts = { lock: [], unlock: [], load: [], commit: [] };
   let state = initialState();
   let redis;
   let store;
+  let writer;
   const prefix = `mt-bench-engine-${randomUUID().slice(0, 8)}`;
   if (redisUrl) {
     redis = createRedis(redisUrl);
-    store = createEngineStore(redis, { prefix });
+    store = timedStore(createEngineStore(redis, { prefix }), parts);
+    writer = createFleetWriter(redis, { prefix, cluster, proxies: PROXIES });
   }
-  const keys = redisKeys(prefix);
+  const loadAtStart = load();
   const heapBefore = process.memoryUsage().heapUsed;
   let maxRss = 0;
   let decisions = 0;
+  let proxiesReporting = 0;
   for (let t = 0; t < 60 + EVALS; t++) {
     const windows = sim.step();
-    if (redis) {
-      const p = redis.pipeline();
-      writeSecond(p, keys, cluster, Math.floor(sim.now / 1000) - 1, sim.lastSecond(), PROXIES, sim.lastSignals());
-      await p.exec();
+    if (writer) {
+      const ahead = sim.now - Date.now();
+      if (ahead > PACE_AHEAD_MS) await sleep(ahead - PACE_AHEAD_MS);
+      const w0 = performance.now();
+      await writer.writeSecond(Math.floor(sim.now / 1000) - 1, sim.lastSecond(), sim.lastSignals());
+      writes.push(performance.now() - w0);
     }
     if (t < 60) continue; // fill the long view first
     const a = performance.now();
@@ -112,6 +112,7 @@ export async function latency(redisUrl, quick) {
             const t0 = performance.now();
             const w = await readClusterWindows(redis, { cluster: c, at, prefix });
             reads.push(performance.now() - t0);
+            if (w.ok) proxiesReporting = w.value.proxiesReporting;
             return w;
           },
         },
@@ -123,7 +124,6 @@ export async function latency(redisUrl, quick) {
       const b = performance.now();
       const out = await runEvaluationJob(deps, cluster, windows.at);
       job.push(performance.now() - b);
-      engineOnly.push(job.at(-1) - (reads.at(-1) ?? 0));
       if (out.result === "evaluated") {
         decisions += out.added.length;
         inJobEvaluate.push(out.evaluateMs);
@@ -131,34 +131,38 @@ export async function latency(redisUrl, quick) {
     }
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
   }
+  const loadAtEnd = load();
   const stateBytes = JSON.stringify(state).length;
   const windowsBytes = JSON.stringify(sim.windows()).length;
+  const writeStats = writer ? { ...writer.stats } : null;
   if (redis) {
-    let cursor = "0";
-    for (let i = 0; i < 1000; i++) {
-      const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      if (found.length > 0) await redis.del(...found);
-      cursor = next;
-      if (cursor === "0") break;
-    }
+    await cleanUp(redis, prefix);
     await redis.quit();
   }
+  const jobWithoutRead = job.map((x, i) => x - (reads[i] ?? 0));
   return {
     proxies: PROXIES,
     endpoints: ENDPOINTS,
     evaluations: EVALS,
-    evaluateMs: { p50: r2(pct(pure, 0.5)), p99: r2(pct(pure, 0.99)), max: r2(Math.max(...pure)) },
-    jobMs: job.length ? { p50: r2(pct(job, 0.5)), p99: r2(pct(job, 0.99)), max: r2(Math.max(...job)) } : null,
-    readWindowsMs: reads.length ? { p50: r2(pct(reads, 0.5)), p99: r2(pct(reads, 0.99)) } : null,
-    jobWithoutReadMs: engineOnly.length ? { p50: r2(pct(engineOnly, 0.5)), p99: r2(pct(engineOnly, 0.99)) } : null,
-    fieldsPerBucket: bucketFields.length
-      ? Math.round(bucketFields.reduce((a, b) => a + b, 0) / bucketFields.length)
+    loadAverage: { start: loadAtStart, end: loadAtEnd },
+    writer: "createWindowStore().write (delta points, one batch per proxy and second) + appendSignals",
+    evaluateMs: stats(pure),
+    jobMs: stats(job),
+    parts: job.length
+      ? {
+          readWindowsMs: stats(reads),
+          evaluateMs: stats(inJobEvaluate),
+          commitMs: stats(parts.commit),
+          lockMs: stats(parts.lock),
+          loadStateMs: stats(parts.load),
+          unlockMs: stats(parts.unlock),
+          jobWithoutReadMs: stats(jobWithoutRead),
+        }
       : null,
-    evaluateInJobMs: inJobEvaluate.length
-      ? { p50: r2(pct(inJobEvaluate, 0.5)), p99: r2(pct(inJobEvaluate, 0.99)) }
-      : null,
+    proxiesReporting,
+    fleetWrite: writeStats && { ...writeStats, secondMs: stats(writes) },
     jobPath:
-      "lock + readClusterWindows (60 buckets, 200 gauge hashes, signals) + state/settings + evaluate + Lua commit",
+      "lock + (state/settings load ‖ readClusterWindows: 60 buckets, 10 per-proxy buckets, 200 gauge snapshots, signals) + evaluate + Lua commit + unlock",
     decisionsWritten: decisions,
     goalP99Ms: 100,
     met: (job.length ? pct(job, 0.99) : pct(pure, 0.99)) <= 100,

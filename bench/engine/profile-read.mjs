@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+/**
+ * Where readClusterWindows spends its time at 200 proxies × 50 endpoints: fills 70 s of the
+ * fleet through the collector's writer (fleet-writer.mjs), then times N reads whole and the
+ * Redis calls alone (the buckets pipeline, the gauges MGET), so the rest is the reader's JS.
+ * Run under `node --cpu-prof` for a profile. Usage: node bench/engine/profile-read.mjs [N]
+ */
+import { randomUUID } from "node:crypto";
+import { loadavg } from "node:os";
+import { createFleetWriter } from "./fleet-writer.mjs";
+import { adapters, contracts, pct, r2, sim } from "./lib.mjs";
+
+const { createRedis, readClusterWindows, parseField, BUCKET_KIND } = adapters;
+const dist = (f) => import(new URL(`../../packages/adapters/dist/windows/${f}`, import.meta.url).href);
+const { foldBuckets, addBucketField } = await dist("fold.js");
+const { emptyEndpoint } = await dist("endpoint.js");
+const { redisKeys, WINDOW_VIEWS } = contracts;
+const N = Math.min(500, Number(process.argv[2] ?? 30) || 30);
+const cluster = "bench.example.com";
+const prefix = `mt-bench-read-${randomUUID().slice(0, 8)}`;
+const redis = createRedis(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+const keys = redisKeys(prefix);
+const fleet = new sim.FleetSim({
+  cluster,
+  endpoints: 50,
+  proxies: 200,
+  ratePerEndpoint: 100,
+  start: Math.floor(Date.now() / 1000) * 1000 - 70_000,
+  faults: [{ endpoint: 7, kind: "refuse", from: 50_000, to: 200_000 }],
+});
+const writer = createFleetWriter(redis, { prefix, cluster, proxies: 200 });
+for (let t = 0; t < 70; t++) {
+  fleet.step();
+  await writer.writeSecond(Math.floor(fleet.now / 1000) - 1, fleet.lastSecond(), fleet.lastSignals());
+}
+const at = fleet.now;
+const endSec = Math.floor(at / 1000);
+const whole = [];
+const buckets = [];
+const gauges = [];
+let bytes = 0;
+let cached;
+for (let i = 0; i < N; i++) {
+  let t0 = performance.now();
+  const r = await readClusterWindows(redis, { cluster, at, prefix });
+  whole.push(performance.now() - t0);
+  if (!r.ok) throw new Error(r.error);
+  if (i === 0) bytes = JSON.stringify(r.value).length;
+  t0 = performance.now();
+  const p = redis.pipeline();
+  for (let s = endSec - WINDOW_VIEWS.long; s < endSec; s++) p.hgetall(keys.windowBucket(cluster, s));
+  for (let s = endSec - WINDOW_VIEWS.short; s < endSec; s++) p.hgetall(keys.windowProxyBucket(cluster, s));
+  const replies = await p.exec();
+  buckets.push(performance.now() - t0);
+  if (i === 0) {
+    cached = replies.slice(0, 60).map(([, v]) => v);
+    const fields = replies.slice(0, 60).reduce((n, [, v]) => n + Object.keys(v).length, 0);
+    console.error(`fields in 60 buckets: ${fields}`);
+  }
+  t0 = performance.now();
+  await redis.mget(...Array.from({ length: 200 }, (_, k) => keys.gauges(cluster, `proxy-${k}`)));
+  gauges.push(performance.now() - t0);
+}
+/** The reader's bucket part before fold.ts: each view parses its buckets, the rates parse them again. */
+function bucketsBefore(buckets) {
+  const views = [60, 10].map((n) => {
+    const eps = new Map();
+    for (const bucket of buckets.slice(60 - n)) {
+      for (const field in bucket) {
+        const f = parseField(field);
+        if (!f) continue;
+        const x = Number(bucket[field]);
+        if (!Number.isFinite(x)) continue;
+        let w = eps.get(f.endpoint);
+        if (!w) eps.set(f.endpoint, (w = emptyEndpoint(f.endpoint)));
+        addBucketField(w, f.kind, f.rest, x);
+      }
+    }
+    return eps;
+  });
+  const rates = {};
+  buckets.forEach((bucket, i) => {
+    for (const field in bucket) {
+      const f = parseField(field);
+      if (!f || f.kind !== BUCKET_KIND.attempts) continue;
+      (rates[f.endpoint] ??= new Array(buckets.length).fill(0))[i] += Number(bucket[field]);
+    }
+  });
+  return { views, rates };
+}
+function bucketsAfter(buckets) {
+  const { totals, rates } = foldBuckets(buckets, 50);
+  const views = ["long", "short"].map((v) => {
+    const eps = new Map();
+    for (const t of totals) {
+      if (v === "short" && !t.inShort) continue;
+      let w = eps.get(t.endpoint);
+      if (!w) eps.set(t.endpoint, (w = emptyEndpoint(t.endpoint)));
+      addBucketField(w, t.kind, t.rest, v === "long" ? t.long : t.short);
+    }
+    return eps;
+  });
+  return { views, rates };
+}
+const before = [];
+const after = [];
+for (let i = 0; i < N; i++) {
+  let t0 = performance.now();
+  bucketsBefore(cached);
+  before.push(performance.now() - t0);
+  t0 = performance.now();
+  bucketsAfter(cached);
+  after.push(performance.now() - t0);
+}
+const s = (xs) => ({ p50: r2(pct(xs, 0.5)), p99: r2(pct(xs, 0.99)) });
+console.log(
+  JSON.stringify({
+    reads: N,
+    load: loadavg().map(r2),
+    readMs: s(whole),
+    bucketsPipelineMs: s(buckets),
+    gaugesMgetMs: s(gauges),
+    bucketSumJsBeforeMs: s(before),
+    bucketSumJsAfterMs: s(after),
+    windowsJsonKiB: r2(bytes / 1024),
+  }),
+);
+let cursor = "0";
+for (let i = 0; i < 10_000; i++) {
+  const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+  if (found.length > 0) await redis.del(...found);
+  cursor = next;
+  if (cursor === "0") break;
+}
+await redis.quit();
