@@ -98,7 +98,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       try {
         const run = await withLock(redis, keys.lock(cluster, "outbox"), LOCK_TTL_MS, async () => {
           let delivered = 0;
-          for (let i = 0; i < maxBatches; i++) {
+          // Stop well inside the lock's TTL: past it another relay could start on the same
+          // entries and interleave with this one (order per cluster is the promise).
+          const until = Date.now() + LOCK_TTL_MS / 2;
+          for (let i = 0; i < maxBatches && Date.now() < until; i++) {
             const r = await relayBatch(cluster);
             if (!r.ok) return { failed: r, delivered };
             delivered += r.value;
