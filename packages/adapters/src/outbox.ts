@@ -45,7 +45,12 @@ export interface OutboxRelay {
   depth(cluster: string): Promise<Result<number>>;
 }
 
-const LOCK_TTL_MS = 30_000;
+/**
+ * Longer than the worst single Kafka send (kafkajs: 5 attempts × up to 10 s request timeout +
+ * 2 s backoff ≈ 60 s), so the lock cannot lapse mid-send; a crashed relay holds a cluster's
+ * events back for at most this long (they wait durably meanwhile).
+ */
+const LOCK_TTL_MS = 120_000;
 
 export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const keys = redisKeys(opts.prefix);
@@ -100,7 +105,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
           let delivered = 0;
           // Stop well inside the lock's TTL: past it another relay could start on the same
           // entries and interleave with this one (order per cluster is the promise).
-          const until = Date.now() + LOCK_TTL_MS / 2;
+          const until = Date.now() + LOCK_TTL_MS / 4;
           for (let i = 0; i < maxBatches && Date.now() < until; i++) {
             const r = await relayBatch(cluster);
             if (!r.ok) return { failed: r, delivered };
