@@ -14,13 +14,13 @@ import {
   type FastSignal,
   FastSignalSchema,
   redisKeys,
-  type StatusClassName,
   WINDOW_VIEWS,
   type WindowViewName,
 } from "@meshtune/contracts";
 import { errorMessage, type Result } from "../result.js";
 import { addGauges, emptyEndpoint, type GaugeSample } from "./endpoint.js";
-import { BUCKET_KIND, parseField, SIGNAL_STREAM_FIELD } from "./fields.js";
+import { SIGNAL_STREAM_FIELD } from "./fields.js";
+import { addBucketField, type Bucket, type FieldTotal, foldBuckets } from "./fold.js";
 import type { RedisLike } from "./write.js";
 
 export interface ReadWindowsOptions {
@@ -29,8 +29,6 @@ export interface ReadWindowsOptions {
   at: number;
   prefix?: string;
 }
-
-type Bucket = Record<string, string>;
 
 export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOptions): Promise<Result<ClusterWindows>> {
   const keys = redisKeys(opts.prefix);
@@ -64,11 +62,14 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
       if (snap) gauges.set(proxies[i]!, snap);
     });
 
+    // One pass over the buckets for both views and the rates (fold.ts).
+    const folded = foldBuckets(buckets, longSec - shortSec);
     const views = {} as Record<WindowViewName, EndpointWindow[]>;
     for (const name of Object.keys(WINDOW_VIEWS) as WindowViewName[]) {
       const n = WINDOW_VIEWS[name];
       views[name] = sumView({
-        buckets: buckets.slice(longSec - n),
+        totals: folded.totals,
+        view: name,
         perProxy: name === "short" ? perProxy : [],
         gauges,
         from: opts.at - n * 1000,
@@ -82,7 +83,7 @@ export async function readClusterWindows(redis: RedisLike, opts: ReadWindowsOpti
         at: opts.at,
         proxiesReporting: proxies.length,
         views,
-        rates: attemptRates(buckets),
+        rates: folded.rates,
         signals: parseSignals(stream, since, opts.at),
       },
     };
@@ -113,7 +114,9 @@ function parseGauges(raw: string): GaugeSnapshot | undefined {
 }
 
 interface ViewInput {
-  buckets: Bucket[];
+  /** Every bucket field's totals over the read (foldBuckets); the view picks its own sum. */
+  totals: readonly FieldTotal[];
+  view: WindowViewName;
   /** Per-proxy buckets (field proxy -> JSON {"<ep>": {"fail": n, "ok": n}}); empty for the long view. */
   perProxy: Bucket[];
   gauges: Map<string, GaugeSnapshot>;
@@ -133,13 +136,9 @@ function sumView(v: ViewInput): EndpointWindow[] {
     }
     return w;
   };
-  for (const bucket of v.buckets) {
-    for (const field in bucket) {
-      const f = parseField(field);
-      if (!f) continue;
-      const n = Number(bucket[field]);
-      if (Number.isFinite(n)) addBucketField(ep(f.endpoint), f.kind, f.rest, n);
-    }
+  for (const t of v.totals) {
+    if (v.view === "long") addBucketField(ep(t.endpoint), t.kind, t.rest, t.long);
+    else if (t.inShort) addBucketField(ep(t.endpoint), t.kind, t.rest, t.short);
   }
   for (const bucket of v.perProxy) {
     for (const proxy in bucket) {
@@ -181,64 +180,6 @@ function parsePerProxy(raw: string): Record<string, { fail?: number; ok?: number
   } catch {
     return {};
   }
-}
-
-function addBucketField(w: EndpointWindow, kind: string, rest: string, v: number): void {
-  switch (kind) {
-    case BUCKET_KIND.attempts: {
-      const c = rest as StatusClassName;
-      w.attempts[c] = (w.attempts[c] ?? 0) + v;
-      return;
-    }
-    case BUCKET_KIND.latency:
-    case BUCKET_KIND.poolWait:
-    case BUCKET_KIND.connectLatency: {
-      const h =
-        kind === BUCKET_KIND.latency ? w.latency : kind === BUCKET_KIND.poolWait ? w.poolWait : w.connectLatency;
-      if (rest === "n") h.count += v;
-      else if (rest === "sum") h.sum += v;
-      else if (rest.startsWith("b")) {
-        const i = Number(rest.slice(1));
-        if (Number.isInteger(i) && i >= 0 && i < h.counts.length) h.counts[i]! += v;
-      }
-      return;
-    }
-    case BUCKET_KIND.connectFailures:
-      w.connectFailures[rest] = (w.connectFailures[rest] ?? 0) + v;
-      return;
-    case BUCKET_KIND.warmup:
-      w.warmup[rest] = (w.warmup[rest] ?? 0) + v;
-      return;
-    case BUCKET_KIND.health:
-      w.health[rest] = (w.health[rest] ?? 0) + v;
-      return;
-    case BUCKET_KIND.ejections:
-      w.ejections[rest] = (w.ejections[rest] ?? 0) + v;
-      return;
-    case BUCKET_KIND.picks:
-      w.picks += v;
-      return;
-  }
-}
-
-/** Attempts per second per endpoint, oldest first, one entry per second of the long view. */
-function attemptRates(buckets: Bucket[]): Record<string, number[]> {
-  const rates: Record<string, number[]> = {};
-  buckets.forEach((bucket, i) => {
-    for (const field in bucket) {
-      const f = parseField(field);
-      if (!f || f.kind !== BUCKET_KIND.attempts) continue;
-      const v = Number(bucket[field]);
-      if (!Number.isFinite(v)) continue;
-      let r = rates[f.endpoint];
-      if (!r) {
-        r = new Array<number>(buckets.length).fill(0);
-        rates[f.endpoint] = r;
-      }
-      r[i]! += v;
-    }
-  });
-  return rates;
 }
 
 function parseSignals(stream: [string, string[]][], from: number, to: number): FastSignal[] {
