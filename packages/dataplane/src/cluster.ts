@@ -102,7 +102,8 @@ export class ClusterRuntime {
       (event) => this.#emit({ type: "outlier", cluster: this.name, event }),
     );
     this.#hcFlag = flagWriter("failed_active_hc", now);
-    this.health = new HealthCheckTracker(cfg.healthCheck, this.#hcFlag);
+    // The clock stamps lastCheckedAt / lastTransitionAt (shown in /clusters as wall times).
+    this.health = new HealthCheckTracker(cfg.healthCheck, this.#hcFlag, { clock: deps.clock });
     const unsubMembers = this.hosts.onChange((_hosts, change) => {
       for (const h of change.added) this.#onHostAdded(h);
       for (const h of change.removed) this.#onHostRemoved(h);
