@@ -12,7 +12,7 @@ import { adapters, contracts, pct, r2, sim } from "./lib.mjs";
 
 const { createRedis, readClusterWindows, parseField, BUCKET_KIND } = adapters;
 const dist = (f) => import(new URL(`../../packages/adapters/dist/windows/${f}`, import.meta.url).href);
-const { foldBuckets, addBucketField } = await dist("fold.js");
+const { addBucketField } = await dist("fold.js");
 const { emptyEndpoint } = await dist("endpoint.js");
 const { redisKeys, WINDOW_VIEWS } = contracts;
 const N = Math.min(500, Number(process.argv[2] ?? 30) || 30);
@@ -38,6 +38,7 @@ const endSec = Math.floor(at / 1000);
 const whole = [];
 const buckets = [];
 const gauges = [];
+
 let bytes = 0;
 let cached;
 for (let i = 0; i < N; i++) {
@@ -61,7 +62,7 @@ for (let i = 0; i < N; i++) {
   await redis.mget(...Array.from({ length: 200 }, (_, k) => keys.gauges(cluster, `proxy-${k}`)));
   gauges.push(performance.now() - t0);
 }
-/** The reader's bucket part before fold.ts: each view parses its buckets, the rates parse them again. */
+/** The reader's bucket part before fold.ts (commit 6a284fe): each view parses its buckets, the rates parse them again. */
 function bucketsBefore(buckets) {
   const views = [60, 10].map((n) => {
     const eps = new Map();
@@ -71,8 +72,8 @@ function bucketsBefore(buckets) {
         if (!f) continue;
         const x = Number(bucket[field]);
         if (!Number.isFinite(x)) continue;
-        let w = eps.get(f.endpoint);
-        if (!w) eps.set(f.endpoint, (w = emptyEndpoint(f.endpoint)));
+        if (!eps.has(f.endpoint)) eps.set(f.endpoint, emptyEndpoint(f.endpoint));
+        const w = eps.get(f.endpoint);
         addBucketField(w, f.kind, f.rest, x);
       }
     }
@@ -83,34 +84,64 @@ function bucketsBefore(buckets) {
     for (const field in bucket) {
       const f = parseField(field);
       if (!f || f.kind !== BUCKET_KIND.attempts) continue;
-      (rates[f.endpoint] ??= new Array(buckets.length).fill(0))[i] += Number(bucket[field]);
+      if (!rates[f.endpoint]) rates[f.endpoint] = new Array(buckets.length).fill(0);
+      rates[f.endpoint][i] += Number(bucket[field]);
     }
   });
   return { views, rates };
 }
-function bucketsAfter(buckets) {
-  const { totals, rates } = foldBuckets(buckets, 50);
-  const views = ["long", "short"].map((v) => {
-    const eps = new Map();
-    for (const t of totals) {
-      if (v === "short" && !t.inShort) continue;
-      let w = eps.get(t.endpoint);
-      if (!w) eps.set(t.endpoint, (w = emptyEndpoint(t.endpoint)));
-      addBucketField(w, t.kind, t.rest, v === "long" ? t.long : t.short);
-    }
-    return eps;
-  });
-  return { views, rates };
-}
-const before = [];
-const after = [];
+// The reader's JS alone: a fake client answering the replies of a real read at once.
+const rp = redis.pipeline();
+for (let x = endSec - WINDOW_VIEWS.long; x < endSec; x++) rp.hgetall(keys.windowBucket(cluster, x));
+for (let x = endSec - WINDOW_VIEWS.short; x < endSec; x++) rp.hgetall(keys.windowProxyBucket(cluster, x));
+rp.zrangebyscore(keys.proxies(cluster), at - 60_000, at);
+rp.xrange(keys.signals(cluster), String(at - 120_000), "+", "COUNT", 10_000);
+const canned = await rp.exec();
+const cannedGauges = await redis.mget(...canned.at(-2)[1].map((x) => keys.gauges(cluster, x)));
+const fake = {
+  pipeline() {
+    const q = { exec: async () => canned };
+    for (const m of ["hgetall", "zrangebyscore", "xrange"]) q[m] = () => q;
+    return q;
+  },
+  mget: async () => cannedGauges,
+};
+const jsOnly = [];
 for (let i = 0; i < N; i++) {
-  let t0 = performance.now();
-  bucketsBefore(cached);
+  const t0 = performance.now();
+  const r = await readClusterWindows(fake, { cluster, at, prefix });
+  jsOnly.push(performance.now() - t0);
+  if (!r.ok) throw new Error(r.error);
+}
+const signalsInStream = canned.at(-1)[1].length;
+const canon = (x) =>
+  Array.isArray(x) || typeof x !== "object" || x === null
+    ? JSON.stringify(x)
+    : `{${Object.keys(x)
+        .sort()
+        .map((k) => `${k}:${canon(x[k])}`)
+        .join(",")}}`;
+const before = [];
+let same = true;
+const fresh = await readClusterWindows(redis, { cluster, at, prefix });
+for (let i = 0; i < N; i++) {
+  const t0 = performance.now();
+  const old = bucketsBefore(cached);
   before.push(performance.now() - t0);
-  t0 = performance.now();
-  bucketsAfter(cached);
-  after.push(performance.now() - t0);
+  if (i > 0) continue;
+  // The one-pass fold must give the per-view sums of the reader before it, field for field.
+  for (const [view, eps] of [
+    ["long", old.views[0]],
+    ["short", old.views[1]],
+  ]) {
+    for (const w of fresh.value.views[view]) {
+      const o = eps.get(w.endpoint);
+      const pick = (x) =>
+        [x.attempts, x.latency, x.connectLatency, x.health, x.connectFailures, x.picks].map(canon).join();
+      if (!o || pick(o) !== pick(w)) same = false;
+    }
+  }
+  if (canon(old.rates) !== canon(fresh.value.rates)) same = false;
 }
 const s = (xs) => ({ p50: r2(pct(xs, 0.5)), p99: r2(pct(xs, 0.99)) });
 console.log(
@@ -118,10 +149,12 @@ console.log(
     reads: N,
     load: loadavg().map(r2),
     readMs: s(whole),
-    bucketsPipelineMs: s(buckets),
+    fetchAllBucketsMs: s(buckets),
     gaugesMgetMs: s(gauges),
-    bucketSumJsBeforeMs: s(before),
-    bucketSumJsAfterMs: s(after),
+    readJsOnlyMs: s(jsOnly),
+    signalsInStream,
+    clientSideBucketSumMs: s(before),
+    foldEqualsPerViewSums: same,
     windowsJsonKiB: r2(bytes / 1024),
   }),
 );
