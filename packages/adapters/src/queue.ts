@@ -60,7 +60,9 @@ export function createEvaluationQueue(opts: EvaluationQueueOptions): EvaluationQ
       attempts: 2,
       backoff: { type: "exponential", delay: 200 },
       removeOnComplete: { age: 3_600, count: 1_000 },
-      removeOnFail: { age: 24 * 3_600 },
+      // Failed jobs bounded by count too: by age alone a cluster failing every evaluation kept
+      // 86,400 job hashes a day per cluster (issue #14, bounded-state audit).
+      removeOnFail: { age: 24 * 3_600, count: 5_000 },
     },
   });
   return {
