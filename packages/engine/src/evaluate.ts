@@ -16,7 +16,7 @@ import { ejectRule } from "./rules/eject.js";
 import { advanceForecast, forecastRule } from "./rules/forecast.js";
 import { activePins, pinRule } from "./rules/pins.js";
 import { advancePool, poolRule } from "./rules/pool-tuning.js";
-import { advanceLoad, weightRule } from "./rules/weights.js";
+import { advanceLoad, costOf, weightRule } from "./rules/weights.js";
 import { applyEffect, observe, switchDryRun } from "./state.js";
 import { clusterStats } from "./stats.js";
 import type { EvaluateContext, EvaluateResult } from "./types.js";
@@ -51,5 +51,10 @@ export function evaluate(ctx: EvaluateContext): EvaluateResult {
     applyEffect(state, g.proposal, now);
     state.changes.push(now);
   }
-  return { decisions: guarded.map((g) => toDecision(g, ctx.windows.cluster, now)), state };
+  const costs: Record<string, number> = {};
+  for (const [ep, e] of stats.endpoints) {
+    const st = state.endpoints[ep];
+    if (st && e.attempts > 0) costs[ep] = costOf(e, st, rc).cost;
+  }
+  return { decisions: guarded.map((g) => toDecision(g, ctx.windows.cluster, now)), state, costs };
 }

@@ -112,6 +112,11 @@ export interface EvaluateContext {
 export interface EvaluateResult {
   decisions: Decision[];
   state: EngineState;
+  /**
+   * Pressure cost (rules/weights.ts; lower is better) of every endpoint with attempts in the
+   * short view, computed at every evaluation whether or not a weight changed (the score gauge).
+   */
+  costs: Record<string, number>;
 }
 
 export const RULES = {

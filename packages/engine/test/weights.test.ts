@@ -25,6 +25,13 @@ describe("pressure-weighted weights", () => {
     expect(r.state.endpoints[endpointName(2)]?.weight.value).toBeLessThan(40);
   });
 
+  test("every evaluation reports each endpoint's pressure cost, also when no weight changes (the score gauge)", () => {
+    const r = run(initialState(), T0, [ep(0), ep(1), ep(2, 60)]);
+    expect(Object.keys(r.costs).sort()).toEqual([EP(0), EP(1), EP(2)].sort());
+    expect(r.costs[EP(2)]).toBeGreaterThan(r.costs[EP(0)]!);
+    expect(r.decisions.filter((d) => d.kind === "set_weight")).toEqual([]); // blackout: no change yet
+  });
+
   test("new endpoints keep the default weight during the blackout period", () => {
     let s = initialState();
     for (let t = 0; t < 10; t++) {

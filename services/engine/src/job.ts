@@ -30,7 +30,7 @@ export interface JobDeps {
   lockTtlMs: number;
   /** How long to wait for another worker's lock on the cluster before giving the job back. */
   lockWaitMs: number;
-  onState?: (cluster: string, state: EngineState) => void;
+  onState?: (cluster: string, state: EngineState, costs: Record<string, number>) => void;
   onBadPins?: (cluster: string, endpoints: string[]) => void;
 }
 
@@ -71,7 +71,7 @@ export async function runEvaluationJob(deps: JobDeps, cluster: string, at: numbe
     const evaluateMs = performance.now() - started;
     const committed = await deps.store.commit(cluster, token, out.state, out.decisions);
     if (!committed.ok) throw new Error(committed.error);
-    deps.onState?.(cluster, out.state);
+    deps.onState?.(cluster, out.state, out.costs);
     return { result: "evaluated", decisions: out.decisions, added: committed.value, evaluateMs };
   } finally {
     await deps.store.unlock(cluster, token).catch(() => {});

@@ -44,13 +44,12 @@ export class EngineMetrics {
     for (const d of decisions) {
       this.decisions.inc({ cluster, rule: d.rule, kind: d.kind, outcome: outcomeOf(d) });
       for (const g of d.guardrails ?? []) this.guardrails.inc({ cluster, guardrail: g.name, action: g.action });
-      const cost = d.inputs.cost;
-      if (d.endpoint && typeof cost === "number") this.score.set({ cluster, endpoint: d.endpoint }, cost);
     }
   }
 
-  /** Gauges from the state after an evaluation. */
-  state(cluster: string, s: EngineState, config: EngineConfig): void {
+  /** Gauges from the state after an evaluation, and every endpoint's pressure cost (the score). */
+  state(cluster: string, s: EngineState, config: EngineConfig, costs: Record<string, number> = {}): void {
+    for (const [endpoint, cost] of Object.entries(costs)) this.score.set({ cluster, endpoint }, cost);
     let ejected = 0;
     const total = Object.keys(s.endpoints).length;
     for (const [endpoint, e] of Object.entries(s.endpoints)) {

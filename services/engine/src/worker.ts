@@ -118,7 +118,8 @@ export async function startEngineWorker(o: EngineWorkerOptions): Promise<EngineW
     dryRun: o.dryRun ?? false,
     lockTtlMs: o.lockTtlMs ?? ENGINE_DEFAULTS.lockTtlMs,
     lockWaitMs: o.lockWaitMs ?? ENGINE_DEFAULTS.lockWaitMs,
-    onState: (cluster: string, s: Parameters<EngineMetrics["state"]>[1]) => metrics.state(cluster, s, config),
+    onState: (cluster: string, s: Parameters<EngineMetrics["state"]>[1], costs: Record<string, number>) =>
+      metrics.state(cluster, s, config, costs),
     onBadPins: (cluster: string, endpoints: string[]) =>
       logger.warn({ cluster, endpoints }, "pins that do not parse are ignored"),
   };
