@@ -56,6 +56,14 @@ export const DecisionSchema = z
       .optional(),
     /** What the rule expected without this decision (explain: "what would have happened"). */
     counterfactual: z.string().optional(),
+    /**
+     * W3C trace context (`traceparent` header value) of the evaluation that decided this, so
+     * the actuator's publish continues the same trace (docs/decisions/0018-tuner-tracing.md).
+     */
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/)
+      .optional(),
   })
   .strict();
 export type Decision = z.infer<typeof DecisionSchema>;
