@@ -15,6 +15,7 @@ import type { Clock, TimerHandle } from "../clock.js";
 import type { Host, PoolView } from "../host.js";
 import { type ConnectFailureCause, type ConnectGate, type ConnectTarget, openConnection } from "./connect.js";
 import { PooledConnection } from "./connection.js";
+import { checkOnConnection } from "./health-check.js";
 import { type PoolWaiter, WaiterQueue } from "./waiters.js";
 
 /** A connection the peer closes within this long of opening counts as churn. */
@@ -486,41 +487,7 @@ export class ConnectionPool implements PoolView {
   }
 
   async #healthOn(conn: PooledConnection): Promise<HealthResult> {
-    const hc = this.#settings.healthCheck;
-    const started = this.#clock.now();
-    const ac = new AbortController();
-    const timer = this.#clock.setTimeout(() => ac.abort(), hc.timeoutMs);
-    let result: HealthResult;
-    try {
-      const res = await conn.request({
-        method: "GET",
-        path: hc.path,
-        headers: {
-          host: hc.host ?? this.host.sni ?? this.#settings.tls.sni ?? this.host.address,
-          "user-agent": "meshtune-health",
-        },
-        signal: ac.signal,
-      });
-      await res.body.dump();
-      const ok = hc.expectedStatuses.some(([lo, hi]) => res.statusCode >= lo && res.statusCode <= hi);
-      result = {
-        ok,
-        status: res.statusCode,
-        detail: ok ? `status ${res.statusCode}` : `unexpected status ${res.statusCode}`,
-        latencyMs: this.#clock.now() - started,
-      };
-    } catch (err) {
-      const timedOut = ac.signal.aborted;
-      result = {
-        ok: false,
-        detail: timedOut ? `timeout after ${hc.timeoutMs} ms` : `error: ${(err as Error).message}`,
-        latencyMs: this.#clock.now() - started,
-      };
-      // A connection whose check hung or broke is not trusted for requests.
-      conn.retire();
-    } finally {
-      timer.cancel();
-    }
+    const result = await checkOnConnection(conn, this.#settings, this.host, this.#clock);
     this.#onEvent({ type: "health", ...result });
     return result;
   }
