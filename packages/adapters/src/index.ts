@@ -70,4 +70,15 @@ export type {
   SnapshotStoreOptions,
 } from "./snapshot-store.js";
 export { createSnapshotStore, OUTBOX_FIELD } from "./snapshot-store.js";
+export {
+  contextOf,
+  inSpan,
+  linkTo,
+  recordSpan,
+  type Span,
+  SpanKind,
+  type SpanOptions,
+  TRACER_NAME,
+  traceparentOf,
+} from "./tracing.js";
 export * from "./windows/index.js";

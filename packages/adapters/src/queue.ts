@@ -13,6 +13,13 @@ import { errorMessage, type Result } from "./result.js";
 export interface EvaluationJob {
   cluster: string;
   at: string;
+  /**
+   * W3C trace context of what caused the job (the collector's OTLP request that carried a fast
+   * signal), so the evaluation continues that trace; absent for interval jobs (a new trace).
+   * Carried by hand rather than with BullMQ's `telemetry` option: see
+   * docs/decisions/0018-tuner-tracing.md.
+   */
+  traceparent?: string;
 }
 
 export interface EvaluationQueueOptions {
@@ -40,6 +47,7 @@ export function evaluationJobId(job: EvaluationJob): string {
 function invalid(job: EvaluationJob): string | undefined {
   if (typeof job.cluster !== "string" || job.cluster.length === 0) return "cluster must be a non-empty string";
   if (typeof job.at !== "string" || Number.isNaN(Date.parse(job.at))) return "at must be an ISO-8601 time";
+  if (job.traceparent !== undefined && typeof job.traceparent !== "string") return "traceparent must be a string";
   return undefined;
 }
 
@@ -71,7 +79,9 @@ export function createEvaluationQueue(opts: EvaluationQueueOptions): EvaluationQ
       if (problem) return { ok: false, retryable: false, error: `invalid evaluation job: ${problem}` };
       const jobId = evaluationJobId(job);
       try {
-        await queue.add("evaluate", { cluster: job.cluster, at: job.at }, { jobId });
+        const data: EvaluationJob = { cluster: job.cluster, at: job.at };
+        if (job.traceparent) data.traceparent = job.traceparent;
+        await queue.add("evaluate", data, { jobId });
         return { ok: true, value: { jobId } };
       } catch (err) {
         return { ok: false, retryable: true, error: `enqueue ${jobId}: ${errorMessage(err)}` };
