@@ -5,8 +5,10 @@
  * completed interval job with the same id would swallow it). Signals that arrive while a
  * cluster's immediate enqueue is in flight share one more enqueue after it (single flight with
  * a trailing call): a burst of failures costs two jobs, not one per export request.
+ * A signal's job carries the trace of the request that brought it (the newest such request for
+ * a trailing call), so the evaluation it causes is part of that request's trace.
  */
-import type { EvaluationQueue, Logger } from "@meshtune/adapters";
+import { type EvaluationQueue, type Logger, traceparentOf } from "@meshtune/adapters";
 import type { CollectorMetrics } from "./metrics.js";
 
 export interface EvaluationTriggers {
@@ -31,9 +33,12 @@ export function createTriggers(o: TriggerOptions): EvaluationTriggers {
   const pending = new Set<Promise<void>>();
   /** Clusters with an immediate enqueue in flight -> whether another signal came meanwhile. */
   const flying = new Map<string, boolean>();
-  const enqueue = async (cluster: string, atMs: number, trigger: "interval" | "signal") => {
+  /** Per cluster with an immediate enqueue pending: the traceparent of the newest signal. */
+  const causes = new Map<string, string | undefined>();
+  const enqueue = async (cluster: string, atMs: number, trigger: "interval" | "signal", traceparent?: string) => {
     if (!o.queue) return;
-    const r = await o.queue.enqueue({ cluster, at: new Date(atMs).toISOString() });
+    const at = new Date(atMs).toISOString();
+    const r = await o.queue.enqueue(traceparent ? { cluster, at, traceparent } : { cluster, at });
     o.metrics.jobs.inc({ trigger, result: r.ok ? "ok" : "failed" });
     if (!r.ok) o.logger.warn({ cluster, error: r.error }, "could not enqueue an evaluation");
   };
@@ -42,13 +47,16 @@ export function createTriggers(o: TriggerOptions): EvaluationTriggers {
       fresh.add(cluster);
     },
     signal(cluster) {
+      causes.set(cluster, traceparentOf());
       if (flying.has(cluster)) {
         flying.set(cluster, true);
         return;
       }
       flying.set(cluster, false);
       const run = async (): Promise<void> => {
-        await enqueue(cluster, o.now(), "signal");
+        const cause = causes.get(cluster);
+        causes.delete(cluster);
+        await enqueue(cluster, o.now(), "signal", cause);
         if (flying.get(cluster)) {
           flying.set(cluster, false);
           return run();

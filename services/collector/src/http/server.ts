@@ -6,7 +6,8 @@
  * Plus /live, /ready (Redis answers) and /metrics (prom-client).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Logger } from "@meshtune/adapters";
+import { inSpan, type Logger, SpanKind } from "@meshtune/adapters";
+import { context, propagation } from "@opentelemetry/api";
 import type { IngestResult } from "../ingest.js";
 import type { CollectorMetrics } from "../metrics.js";
 import { type Encoding, encodeResponse, encodeStatus, type Signal } from "../otlp/proto.js";
@@ -115,7 +116,21 @@ export function createHandler(d: HandlerDeps) {
     try {
       if (path === "/v1/metrics" || path === "/v1/traces") {
         if (req.method !== "POST") return send(res, 405, "POST only\n", "text/plain", { allow: "POST" });
-        return await exportRequest(req, res, path === "/v1/metrics" ? "metrics" : "traces");
+        const signal = path === "/v1/metrics" ? "metrics" : "traces";
+        // The server span of the request; a fast signal's evaluation job continues its trace
+        // (docs/decisions/0018-tuner-tracing.md). A proxy's own traceparent header is honoured.
+        return await inSpan(
+          "meshtune.collector.export",
+          {
+            kind: SpanKind.SERVER,
+            parent: propagation.extract(context.active(), req.headers),
+            attributes: { "http.request.method": "POST", "url.path": path, "meshtune.signal": signal },
+          },
+          async (span) => {
+            await exportRequest(req, res, signal);
+            span.setAttribute("http.response.status_code", res.statusCode);
+          },
+        );
       }
       if (req.method !== "GET" && req.method !== "HEAD")
         return send(res, 405, "GET only\n", "text/plain", { allow: "GET" });
