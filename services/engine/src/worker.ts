@@ -9,16 +9,21 @@ import type { AddressInfo } from "node:net";
 import {
   type Cluster,
   connectRedis,
+  contextOf,
   createEvaluationWorker,
   defaultLogger,
+  type EvaluationJob,
   type EvaluationWorker,
   errorMessage,
+  inSpan,
   type Logger,
   type Redis,
   readClusterWindows,
+  type Span,
+  SpanKind,
 } from "@meshtune/adapters";
 import { type EngineConfigInput, resolveEngineConfig } from "@meshtune/engine";
-import { type JobOutcome, runEvaluationJob, type WindowSource } from "./job.js";
+import { type JobDeps, type JobOutcome, runEvaluationJob, type WindowSource } from "./job.js";
 import { EngineMetrics } from "./metrics.js";
 import { createEngineStore, type RedisLike } from "./store.js";
 
@@ -92,6 +97,47 @@ async function serveMetrics(
   return server;
 }
 
+/** What a job's handler needs (one context object). */
+interface HandlerContext {
+  deps: JobDeps;
+  metrics: EngineMetrics;
+  logger: Logger;
+  onJob: EngineWorkerOptions["onJob"];
+}
+
+/** Runs one job under its span, with the metrics, the log line and the onJob callback. */
+async function handleJob(h: HandlerContext, job: EvaluationJob, span: Span): Promise<void> {
+  const { deps, metrics, logger } = h;
+  const at = Date.parse(job.at);
+  const started = performance.now();
+  metrics.lag.observe(Math.max(0, Date.now() - at) / 1000);
+  try {
+    const outcome = await runEvaluationJob(deps, job.cluster, at);
+    span.setAttribute("meshtune.result", outcome.result);
+    if (outcome.result === "evaluated") {
+      span.setAttribute("meshtune.decisions", outcome.decisions.length);
+      span.setAttribute("meshtune.decisions_added", outcome.added.length);
+    }
+    const ms = performance.now() - started;
+    metrics.jobs.inc({ result: outcome.result });
+    if (outcome.result === "evaluated") {
+      metrics.duration.observe(ms / 1000);
+      metrics.added(job.cluster, outcome.added);
+      if (outcome.added.length > 0)
+        logger.info(
+          { cluster: job.cluster, at: job.at, added: outcome.added.length, ms: Math.round(ms) },
+          "decisions written",
+        );
+    }
+    h.onJob?.(job.cluster, at, outcome, ms);
+  } catch (err) {
+    metrics.jobs.inc({ result: "failed" });
+    metrics.redisErrors.inc({ op: "evaluate" });
+    h.onJob?.(job.cluster, at, { result: "failed", error: errorMessage(err) }, performance.now() - started);
+    throw err;
+  }
+}
+
 export async function startEngineWorker(o: EngineWorkerOptions): Promise<EngineWorker> {
   const logger = o.logger ?? defaultLogger("meshtune-engine");
   if (!o.redis && !o.redisUrl) throw new Error("startEngineWorker needs redisUrl or redis");
@@ -128,31 +174,23 @@ export async function startEngineWorker(o: EngineWorkerOptions): Promise<EngineW
     prefix: o.prefix,
     concurrency: o.concurrency ?? ENGINE_DEFAULTS.concurrency,
     logger,
-    handler: async (job) => {
-      const at = Date.parse(job.at);
-      const started = performance.now();
-      metrics.lag.observe(Math.max(0, Date.now() - at) / 1000);
-      try {
-        const outcome = await runEvaluationJob(deps, job.cluster, at);
-        const ms = performance.now() - started;
-        metrics.jobs.inc({ result: outcome.result });
-        if (outcome.result === "evaluated") {
-          metrics.duration.observe(ms / 1000);
-          metrics.added(job.cluster, outcome.added);
-          if (outcome.added.length > 0)
-            logger.info(
-              { cluster: job.cluster, at: job.at, added: outcome.added.length, ms: Math.round(ms) },
-              "decisions written",
-            );
-        }
-        o.onJob?.(job.cluster, at, outcome, ms);
-      } catch (err) {
-        metrics.jobs.inc({ result: "failed" });
-        metrics.redisErrors.inc({ op: "evaluate" });
-        o.onJob?.(job.cluster, at, { result: "failed", error: errorMessage(err) }, performance.now() - started);
-        throw err;
-      }
-    },
+    // One span per job: the child of the OTLP request that carried the fast signal (its
+    // traceparent rides in the job), or a new trace for an interval job.
+    handler: (job, meta) =>
+      inSpan(
+        "meshtune.engine.evaluate",
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextOf(job.traceparent),
+          attributes: {
+            "meshtune.cluster": job.cluster,
+            "meshtune.at": job.at,
+            "messaging.message.id": meta.id,
+            "meshtune.attempt": meta.attempt,
+          },
+        },
+        (span) => handleJob({ deps, metrics, logger, onJob: o.onJob }, job, span),
+      ),
   });
   await worker.ready();
   let server: http.Server | undefined;
