@@ -24,7 +24,7 @@ import {
 import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Closer, freePort, waitFor } from "./helpers.js";
+import { Closer, freePort, stopChild, waitFor } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../services/cli/dist/main.js", import.meta.url));
 const cluster = `loop-${randomUUID().slice(0, 8)}`;
@@ -93,7 +93,7 @@ async function startProxy(id: string): Promise<Proc> {
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
-  closer.defer(() => stop(child));
+  closer.defer(() => stopChild(child));
   await waitFor(`proxy ${id} ready`, async () => {
     try {
       const res = await request(`http://127.0.0.1:${admin}/ready`);
@@ -104,18 +104,6 @@ async function startProxy(id: string): Promise<Proc> {
     }
   });
   return { id, listener, admin, child };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 async function flagsOf(p: Proc, endpoint: string): Promise<Record<string, unknown> | undefined> {

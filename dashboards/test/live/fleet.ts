@@ -11,9 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRedis } from "@meshtune/adapters";
 import type { ProxyConfigInput, SimConfigInput } from "@meshtune/contracts";
+import { freePort } from "@meshtune/testkit";
 import { stringify } from "yaml";
 import { JOBS } from "../../src/prometheus/scrape.js";
-import { freePort, meshtune, type Proc, waitFor } from "./processes.js";
+import { meshtune, type Proc, waitFor } from "./processes.js";
 import type { Target } from "./prometheus.js";
 
 export const CLUSTER = "api";

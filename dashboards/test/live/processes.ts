@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { REPO_ROOT } from "../prometheus-bin.js";
 
@@ -48,17 +47,6 @@ export function meshtune(name: string, args: string[]): Proc {
 }
 
 /** A free loopback port (bound and released; the process that gets it binds it right after). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (!address || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 /** Polls `check` every `everyMs` until it returns a value or `timeoutMs` passes (bounded loop). */
 export async function waitFor<T>(
   what: string,

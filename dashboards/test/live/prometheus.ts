@@ -5,10 +5,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "@meshtune/testkit";
 import { stringify } from "yaml";
 import { PROMETHEUS_FILES } from "../../src/render.js";
 import { findPromBinary, REPO_ROOT } from "../prometheus-bin.js";
-import { freePort, type Proc, start, waitFor } from "./processes.js";
+import { type Proc, start, waitFor } from "./processes.js";
 
 export interface Target {
   job: string;

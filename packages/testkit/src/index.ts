@@ -10,6 +10,7 @@ export {
   runLoad,
 } from "./loadgen/run-load.js";
 export { type LoadStage, type RateSchedule, scheduleFromStages, stepRps } from "./loadgen/schedule.js";
+export { freePort, stopChild } from "./process.js";
 export {
   type RedisClusterHandle,
   type RedisClusterNode,

@@ -1,23 +1,11 @@
-/**
- * A fleet of real proxies for the actuator's tests: EgressProxy instances (the data plane the
- * `meshtune proxy` command runs) on loopback listeners, each with the real config client
- * following Redis, in front of the loopback simulator.
- */
-import net from "node:net";
 import { parseSigningKeys, silentLogger } from "@meshtune/adapters";
 import { EgressProxy } from "@meshtune/dataplane";
 import { type ControlClient, startControlClient } from "@meshtune/proxy";
 import type { Simulator } from "@meshtune/testkit";
+import { freePort } from "@meshtune/testkit";
 import { request } from "undici";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface FleetProxy {
   id: string;

@@ -4,7 +4,6 @@
  * against a three-node Redis Cluster (redis+cluster:// URL): windows and BullMQ jobs work there.
  */
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   createEvaluationQueue,
@@ -14,7 +13,7 @@ import {
   readClusterWindows,
   silentLogger,
 } from "@meshtune/adapters";
-import { startRedisCluster } from "@meshtune/testkit";
+import { freePort, startRedisCluster } from "@meshtune/testkit";
 import { Agent, request } from "undici";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { COLLECTOR_ENV, COLLECTOR_HELP, runCollector, startCollector } from "../src/index.js";
@@ -26,15 +25,6 @@ const closer = new Closer();
 afterAll(() => closer.closeAll(), 60_000);
 const client = new Agent({ connections: 4 });
 closer.defer(() => client.close());
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe("meshtune collector (CLI)", () => {
   it("--help tells every flag and environment variable; bad flags exit 2", async () => {

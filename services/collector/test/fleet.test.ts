@@ -7,13 +7,12 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRedis, readClusterWindows, silentLogger } from "@meshtune/adapters";
 import { ATTR, CONFIG_API_VERSION, redisKeys, type SimConfigInput } from "@meshtune/contracts";
-import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { freePort, type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { Agent, request } from "undici";
 import { afterAll, describe, expect, it } from "vitest";
 import { type RunningCollector, startCollector } from "../src/index.js";
@@ -31,15 +30,6 @@ interface Fleet {
   child: ChildProcess;
   exited: Promise<number | null>;
   port: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function startProxy(id: string, collector: RunningCollector, sim: Simulator): Promise<Fleet> {

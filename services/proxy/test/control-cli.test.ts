@@ -6,8 +6,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +17,7 @@ import {
   redisChannels,
   redisKeys,
 } from "@meshtune/contracts";
-import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { freePort, type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { request } from "undici";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
@@ -31,14 +29,6 @@ const cleanup: (() => unknown)[] = [];
 let sim: Simulator;
 let redisPort: number;
 let redisServer: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 15_000) {
   const end = Date.now() + timeoutMs;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_API_VERSION, PROXY_SPANS } from "@meshtune/contracts";
-import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { freePort, type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { request } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 
@@ -20,14 +20,6 @@ const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function receiver() {
   const got: { path: string; body: Buffer }[] = [];

@@ -3,13 +3,12 @@
  * each, two zones) and two fleets of real `meshtune proxy` processes with identical configs —
  * one connected to the tuner (OTLP to the collector, snapshots from Redis), one alone.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_API_VERSION, type ProxyConfigInput } from "@meshtune/contracts";
-import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { freePort, type Simulator, startSimulatorWith, stopChild } from "@meshtune/testkit";
 import { ENDPOINTS_PER_SERVICE, SERVICES, type ServiceName, simName, zoneOf } from "./story.js";
 
 const CLI_MAIN = fileURLToPath(new URL("../main.js", import.meta.url));
@@ -120,30 +119,6 @@ async function startProxy(opts: StartFleetOptions, id: string): Promise<DemoProx
     reconfigure: write,
     stop: () => stopChild(child),
   };
-}
-
-/** SIGTERM (the proxy drains), then SIGKILL after 5 s. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitReady(adminUrl: string, timeoutMs: number): Promise<void> {
