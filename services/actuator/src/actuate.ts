@@ -5,7 +5,7 @@
  * outbox; then announce the version on the cluster's config channel.
  */
 
-import { signSnapshot, withLock } from "@meshtune/adapters";
+import { contextOf, inSpan, linkTo, signSnapshot, withLock } from "@meshtune/adapters";
 import {
   type ClusterOverride,
   type ClusterSnapshot,
@@ -88,6 +88,7 @@ export async function publishVersion(ctx: ActuatorContext, input: PublishInput):
   if (!r.ok) throw new Error(r.error);
   if (r.value.status === "conflict") return undefined;
   await ctx.redis.publish(ctx.channels.config(input.cluster), String(version));
+  ctx.traces?.published(input.cluster, version);
   // One convergence hash per version, written by every proxy's ACK, was never removed: Redis
   // grew by a hash per version forever (issue #14, bounded-state audit). Keep as many as the
   // snapshot history does (rollback looks no further back).
@@ -111,6 +112,38 @@ async function round(
   const { version, raw, cursor } = cur.value;
   const { decisions, last, full } = await readDecisions(ctx, cluster, cursor);
   if (!last) return { decisions: 0, more: false };
+  // The decisions' trace continues here: the first traced decision's rule span is the parent,
+  // the others are links (a fold can join several evaluations).
+  const traced = decisions.flatMap((d) => (d.traceparent ? [d.traceparent] : []));
+  const span = {
+    parent: contextOf(traced[0]),
+    links: traced.slice(1).flatMap(linkTo),
+    attributes: {
+      "meshtune.cluster": cluster,
+      "meshtune.decisions": decisions.length,
+      "meshtune.base_version": version,
+    },
+  };
+  return inSpan("meshtune.actuator.publish", span, async (s) => {
+    const r = await foldAndPublish(ctx, { cluster, version, raw, last, full, decisions });
+    if (r.published !== undefined) s.setAttribute("meshtune.config_version", r.published);
+    return r;
+  });
+}
+
+interface RoundInput {
+  cluster: string;
+  version: number;
+  raw: string | undefined;
+  last: string;
+  full: boolean;
+  decisions: Decision[];
+}
+
+async function foldAndPublish(
+  ctx: ActuatorContext,
+  { cluster, version, raw, last, full, decisions }: RoundInput,
+): Promise<{ published?: number; decisions: number; more: boolean }> {
   const base = await baseOverride(ctx, cluster, version, raw);
   const fold = foldDecisions(base, decisions);
   for (const o of fold.outcomes) ctx.metrics.decisions.inc({ cluster, outcome: o.outcome });

@@ -19,10 +19,12 @@ import {
   type Redis,
   type SigningKey,
 } from "@meshtune/adapters";
+import { ConfigAckSchema } from "@meshtune/contracts";
 import { type AdminServer, startAdmin } from "./admin.js";
 import { type ActuatorContext, type ActuatorSettings, contextKeys, DEFAULT_SETTINGS } from "./context.js";
 import { type ActuatorMetrics, createActuatorMetrics } from "./metrics.js";
 import { createScheduler } from "./scheduler.js";
+import { PublishTraces } from "./traces.js";
 
 export interface ActuatorOptions {
   redisUrl: string;
@@ -89,6 +91,7 @@ function buildContext(
     settings,
     logger,
     now: opts.now ?? Date.now,
+    traces: new PublishTraces(),
   };
 
   return { ctx, metrics };
@@ -118,6 +121,8 @@ export async function startActuator(opts: ActuatorOptions): Promise<Actuator> {
         try {
           const ack = JSON.parse(message) as { status?: string };
           metrics.acks.inc({ cluster, status: ack.status === "NACK" ? "NACK" : "ACK" });
+          const parsed = ConfigAckSchema.safeParse(ack);
+          if (parsed.success && parsed.data.cluster === cluster) ctx.traces?.ack(parsed.data);
         } catch {
           // not an ack; the scan reads the acks hash anyway
         }

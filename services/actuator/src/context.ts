@@ -14,6 +14,7 @@ import {
 import { type ClusterOverride, type ClusterSnapshot, redisChannels, redisKeys } from "@meshtune/contracts";
 import { emptyOverride } from "./fold.js";
 import type { ActuatorMetrics } from "./metrics.js";
+import type { PublishTraces } from "./traces.js";
 
 export interface ActuatorSettings {
   /** Share of known proxies whose NACK rolls the version back, in (0, 1] (default 0.5). */
@@ -48,6 +49,8 @@ export interface ActuatorContext {
   logger: Logger;
   /** Unix ms. */
   now(): number;
+  /** Publish spans remembered for the ACK spans (absent: no ACK spans). */
+  traces?: PublishTraces;
 }
 
 export function contextKeys(prefix?: string) {

@@ -104,6 +104,7 @@ async function markConverged(ctx: ActuatorContext, cluster: string, view: Conver
   };
   const r = await ctx.relay.append(cluster, [event]);
   if (!r.ok) ctx.logger.error({ cluster, error: r.error }, "could not queue the converged event");
+  ctx.traces?.converged(cluster, view.version, convergeMs);
   ctx.metrics.convergence.observe({ cluster }, convergeMs / 1000);
   ctx.metrics.converged.set({ cluster }, 1);
   ctx.logger.info({ cluster, version: view.version, convergeMs, proxies: view.acked.length }, "version converged");
