@@ -12,6 +12,7 @@ import { startCollector } from "@meshtune/collector";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
 import { type EngineWorkerOptions, startEngineWorker } from "@meshtune/engine-service";
 import pino from "pino";
+import { startTracing, type TracingOptions, tracingEndpoint } from "./tracing.js";
 
 export interface TunerOptions {
   redisUrl: string;
@@ -33,6 +34,11 @@ export interface TunerOptions {
   /** Logs go here (JSON lines) instead of stdout. */
   logFile?: string;
   logLevel?: string;
+  /**
+   * The tuner's own traces (one per decision: OTLP request → job → rule → publish → ACKs):
+   * to an OTLP/HTTP endpoint and/or given span processors. Absent: not traced, no cost.
+   */
+  tracing?: Omit<TracingOptions, "serviceName">;
 }
 
 export interface Tuner {
@@ -54,6 +60,9 @@ export async function startTuner(o: TunerOptions): Promise<Tuner> {
     for (const fn of closers.splice(0).reverse()) await fn().catch((err) => logger.warn({ err }, "close failed"));
   };
   try {
+    const tracing = o.tracing ? startTracing({ serviceName: "meshtune-tuner", ...o.tracing }) : undefined;
+    // Registered first, so closed last: the spans of the shutdown are still exported.
+    if (tracing) closers.push(() => tracing.shutdown());
     const collector = await startCollector({
       redis: o.redisUrl,
       prefix: o.prefix,
@@ -125,6 +134,9 @@ Options:
                              How often each cluster with fresh data is evaluated (default 1000)
       --dry-run              Decide and publish, never apply (every cluster)
       --log-level LEVEL      trace|debug|info|warn|error (default info)
+      --otlp-endpoint URL    Export the tuner's own traces (one per decision) over OTLP/HTTP to
+                             this base URL (env OTEL_EXPORTER_OTLP_ENDPOINT); not to its own
+                             collector. Without it the tuner is not traced.
   -h, --help                 Show this help
 
 SIGTERM/SIGINT: stop taking telemetry, finish running jobs, flush, exit 0.`;
@@ -136,6 +148,8 @@ function hostPort(raw: string, flag: string): { host: string; port: number } {
     throw new Error(`${flag} must be HOST:PORT, got '${raw}'`);
   return { host: m[1]!, port };
 }
+
+const tracedTo = (endpoint: string | undefined) => (endpoint ? { tracing: { endpoint } } : {});
 
 export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
@@ -153,6 +167,7 @@ export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.
       "evaluation-interval-ms": { type: "string", default: "1000" },
       "dry-run": { type: "boolean", default: false },
       "log-level": { type: "string", default: "info" },
+      "otlp-endpoint": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -189,6 +204,7 @@ export async function runTuner(argv: string[], env: NodeJS.ProcessEnv = process.
     evaluationIntervalMs: interval,
     dryRun: values["dry-run"],
     logLevel: values["log-level"],
+    ...tracedTo(tracingEndpoint(values["otlp-endpoint"], env)),
   });
   console.error(
     `meshtune tuner: collector ${tuner.collectorUrl}, actuator admin ${tuner.actuatorAdminUrl}, Redis ${redactUrl(redisUrl)}; /metrics: ${tuner.metricsUrls.join(" ")}`,

@@ -1,0 +1,48 @@
+/**
+ * The tuner's own tracing SDK (docs/decisions/0018-tuner-tracing.md): @opentelemetry/sdk-node,
+ * started by a service's run function only when there is somewhere to send spans — an OTLP/HTTP
+ * endpoint (`--otlp-endpoint`, else OTEL_EXPORTER_OTLP_ENDPOINT) or span processors a test hands
+ * in. Otherwise nothing is registered, the API's no-op tracer stays in place, and tracing costs
+ * nothing. Library code (collector, engine, actuator, adapters) only ever sees @opentelemetry/api.
+ */
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace";
+
+export interface TracingOptions {
+  /** `service.name` of the spans (meshtune-tuner, meshtune-collector, ...). */
+  serviceName: string;
+  /** OTLP/HTTP base URL (`/v1/traces` is appended), e.g. http://127.0.0.1:4318. */
+  endpoint?: string;
+  /** Extra processors (tests pass a SimpleSpanProcessor over an InMemorySpanExporter). */
+  spanProcessors?: SpanProcessor[];
+}
+
+export interface Tracing {
+  /** Flushes the spans still batched and stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+/** The OTLP base URL from a flag or the standard environment variable; undefined: no tracing. */
+export function tracingEndpoint(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const raw = flag ?? env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  return raw && raw.length > 0 ? raw : undefined;
+}
+
+function tracesUrl(endpoint: string): string {
+  const base = endpoint.replace(/\/+$/, "");
+  return base.endsWith("/v1/traces") ? base : `${base}/v1/traces`;
+}
+
+/** Starts the SDK when there is an endpoint or a processor; undefined (nothing started) otherwise. */
+export function startTracing(o: TracingOptions): Tracing | undefined {
+  const processors = [...(o.spanProcessors ?? [])];
+  if (o.endpoint)
+    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: tracesUrl(o.endpoint) }) }));
+  if (processors.length === 0) return undefined;
+  // No auto-instrumentation: the tuner's spans are the ones it starts itself (one trace per
+  // decision); instrumenting ioredis or http would bury them under a span per Redis command.
+  const sdk = new NodeSDK({ serviceName: o.serviceName, spanProcessors: processors, instrumentations: [] });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
