@@ -87,7 +87,8 @@ export async function startFleet(opts: StartFleetOptions): Promise<DemoProxy[]> 
   const proxies: DemoProxy[] = [];
   try {
     for (let i = 1; i <= opts.size; i++) proxies.push(await startProxy(opts, `${opts.fleet}-${i}`));
-    await Promise.all(proxies.map((p) => waitReady(p.adminUrl, 20_000)));
+    // Generous: eight sidecars warming up at once on a small shared machine take a while.
+    await Promise.all(proxies.map((p) => waitReady(p.adminUrl, 60_000)));
     return proxies;
   } catch (err) {
     await Promise.all(proxies.map((p) => p.stop()));
