@@ -3,11 +3,10 @@
  * started by a service's run function only when there is somewhere to send spans — an OTLP/HTTP
  * endpoint (`--otlp-endpoint`, else OTEL_EXPORTER_OTLP_ENDPOINT) or span processors a test hands
  * in. Otherwise nothing is registered, the API's no-op tracer stays in place, and tracing costs
- * nothing. Library code (collector, engine, actuator, adapters) only ever sees @opentelemetry/api.
+ * nothing — the SDK is not even loaded (dynamic import: it would add to every CLI start-up).
+ * Library code (collector, engine, actuator, adapters) only ever sees @opentelemetry/api.
  */
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { NodeSDK } from "@opentelemetry/sdk-node";
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 
 export interface TracingOptions {
   /** `service.name` of the spans (meshtune-tuner, meshtune-collector, ...). */
@@ -35,11 +34,16 @@ function tracesUrl(endpoint: string): string {
 }
 
 /** Starts the SDK when there is an endpoint or a processor; undefined (nothing started) otherwise. */
-export function startTracing(o: TracingOptions): Tracing | undefined {
+export async function startTracing(o: TracingOptions): Promise<Tracing | undefined> {
   const processors = [...(o.spanProcessors ?? [])];
+  if (processors.length === 0 && !o.endpoint) return undefined;
+  const [{ NodeSDK }, { BatchSpanProcessor }, { OTLPTraceExporter }] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/sdk-trace"),
+    import("@opentelemetry/exporter-trace-otlp-proto"),
+  ]);
   if (o.endpoint)
     processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: tracesUrl(o.endpoint) }) }));
-  if (processors.length === 0) return undefined;
   // No auto-instrumentation: the tuner's spans are the ones it starts itself (one trace per
   // decision); instrumenting ioredis or http would bury them under a span per Redis command.
   const sdk = new NodeSDK({ serviceName: o.serviceName, spanProcessors: processors, instrumentations: [] });

@@ -60,7 +60,7 @@ export async function startTuner(o: TunerOptions): Promise<Tuner> {
     for (const fn of closers.splice(0).reverse()) await fn().catch((err) => logger.warn({ err }, "close failed"));
   };
   try {
-    const tracing = o.tracing ? startTracing({ serviceName: "meshtune-tuner", ...o.tracing }) : undefined;
+    const tracing = o.tracing ? await startTracing({ serviceName: "meshtune-tuner", ...o.tracing }) : undefined;
     // Registered first, so closed last: the spans of the shutdown are still exported.
     if (tracing) closers.push(() => tracing.shutdown());
     const collector = await startCollector({
