@@ -2,7 +2,8 @@
  * Decision latency and memory at 200 proxies × 50 endpoints through the service's real job path
  * (see run.mjs). The simulated fleet's seconds go into Redis through the collector's own writer
  * (fleet-writer.mjs: one delta batch per proxy and second, signals via appendSignals), so the
- * reader sees the product's layout. Each part of the job is timed: lock, state/settings load,
+ * reader sees the product's layout. The writer runs in a child process (fleet-process.mjs), as
+ * the collector does: its garbage and memory are not the engine's. Each part of the job is timed: lock, state/settings load,
  * window read, evaluate, commit (the store's methods wrapped), and the load average is recorded.
  *
  * The simulation is paced to the wall clock (a step never runs more than PACE_AHEAD_MS ahead):
@@ -10,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
-import { createFleetWriter } from "./fleet-writer.mjs";
+import { startFleetProcess } from "./fleet-process.mjs";
 import { adapters, engine, pct, r2, service, sim } from "./lib.mjs";
 
 const { evaluate, initialState, NO_OPERATOR_SETTINGS, resolveEngineConfig } = engine;
@@ -82,7 +83,7 @@ export async function latency(redisUrl, quick) {
   if (redisUrl) {
     redis = createRedis(redisUrl);
     store = timedStore(createEngineStore(redis, { prefix }), parts);
-    writer = createFleetWriter(redis, { prefix, cluster, proxies: PROXIES });
+    writer = startFleetProcess(redisUrl, { prefix, cluster, proxies: PROXIES });
   }
   const loadAtStart = load();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -95,7 +96,7 @@ export async function latency(redisUrl, quick) {
       const ahead = sim.now - Date.now();
       if (ahead > PACE_AHEAD_MS) await sleep(ahead - PACE_AHEAD_MS);
       const w0 = performance.now();
-      await writer.writeSecond(Math.floor(sim.now / 1000) - 1, sim.lastSecond(), sim.lastSignals());
+      await writer.write(Math.floor(sim.now / 1000) - 1, sim.lastSecond(), sim.lastSignals());
       writes.push(performance.now() - w0);
     }
     if (t < 60) continue; // fill the long view first
@@ -134,7 +135,7 @@ export async function latency(redisUrl, quick) {
   const loadAtEnd = load();
   const stateBytes = JSON.stringify(state).length;
   const windowsBytes = JSON.stringify(sim.windows()).length;
-  const writeStats = writer ? { ...writer.stats } : null;
+  const writeStats = writer ? await writer.stop() : null;
   if (redis) {
     await cleanUp(redis, prefix);
     await redis.quit();
@@ -145,7 +146,8 @@ export async function latency(redisUrl, quick) {
     endpoints: ENDPOINTS,
     evaluations: EVALS,
     loadAverage: { start: loadAtStart, end: loadAtEnd },
-    writer: "createWindowStore().write (delta points, one batch per proxy and second) + appendSignals",
+    writer:
+      "createWindowStore().write (delta points, one batch per proxy and second) + appendSignals, in a child process",
     evaluateMs: stats(pure),
     jobMs: stats(job),
     parts: job.length
