@@ -116,9 +116,12 @@ export function createHandler(d: HandlerDeps) {
     try {
       if (path === "/v1/metrics" || path === "/v1/traces") {
         if (req.method !== "POST") return send(res, 405, "POST only\n", "text/plain", { allow: "POST" });
-        const signal = path === "/v1/metrics" ? "metrics" : "traces";
-        // The server span of the request; a fast signal's evaluation job continues its trace
-        // (docs/decisions/0018-tuner-tracing.md). A proxy's own traceparent header is honoured.
+        if (path === "/v1/metrics") return await exportRequest(req, res, "metrics");
+        const signal = "traces";
+        // Fast signals come only as spans, so only /v1/traces requests get a server span (a
+        // span per metrics export would be a trace per proxy per export interval); a fast
+        // signal's evaluation job continues its trace (docs/decisions/0018-tuner-tracing.md).
+        // A proxy's own traceparent header is honoured.
         return await inSpan(
           "meshtune.collector.export",
           {
