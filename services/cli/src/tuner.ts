@@ -8,11 +8,11 @@ import { createWriteStream } from "node:fs";
 import { parseArgs } from "node:util";
 import { startActuator } from "@meshtune/actuator";
 import { createJsonlEventPublisher, redactUrl } from "@meshtune/adapters";
+import { startTracing, type TracingOptions, tracingEndpoint } from "@meshtune/adapters/tracing-sdk";
 import { startCollector } from "@meshtune/collector";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
 import { type EngineWorkerOptions, startEngineWorker } from "@meshtune/engine-service";
 import pino from "pino";
-import { startTracing, type TracingOptions, tracingEndpoint } from "./tracing.js";
 
 export interface TunerOptions {
   redisUrl: string;

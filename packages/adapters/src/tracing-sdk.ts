@@ -1,6 +1,7 @@
 /**
  * The tuner's own tracing SDK (docs/decisions/0018-tuner-tracing.md): @opentelemetry/sdk-node,
- * started by a service's run function only when there is somewhere to send spans — an OTLP/HTTP
+ * for the service entry points only (a separate export, `@meshtune/adapters/tracing-sdk`, so
+ * library code never reaches it), started by a run function only when there is somewhere to send spans — an OTLP/HTTP
  * endpoint (`--otlp-endpoint`, else OTEL_EXPORTER_OTLP_ENDPOINT) or span processors a test hands
  * in. Otherwise nothing is registered, the API's no-op tracer stays in place, and tracing costs
  * nothing — the SDK is not even loaded (dynamic import: it would add to every CLI start-up).
