@@ -122,19 +122,81 @@ async function startProxy(opts: StartFleetOptions, id: string): Promise<DemoProx
   };
 }
 
-async function waitReady(adminUrl: string, timeoutMs: number): Promise<void> {
+async function waitReady(baseUrl: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await fetch(`${adminUrl}/ready`);
+      const res = await fetch(`${baseUrl}/ready`);
       await res.body?.cancel();
       if (res.ok) return;
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`proxy at ${adminUrl} not ready within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${baseUrl}/ready did not answer 200 within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 export const serviceOf = (cluster: ServiceName) => SERVICES.find((s) => s.cluster === cluster)!;
+
+export interface TunerProcess {
+  readonly collectorUrl: string;
+  readonly actuatorAdminUrl: string;
+  readonly metricsUrls: readonly string[];
+  close(): Promise<void>;
+}
+
+/**
+ * `meshtune tuner` as its own process, as a user runs it: the demo process already hosts the
+ * simulator and every load generator, and a tuner sharing that event loop delayed the
+ * simulator's health answers enough to fail the proxies' checks on a 2-core machine.
+ */
+export async function startTunerProcess(o: {
+  dir: string;
+  redisUrl: string;
+  prefix: string;
+  controlKey: string;
+  kafkaBrokers?: string;
+  decisionsFile?: string;
+}): Promise<TunerProcess> {
+  const [otlp, admin, engine] = [await freePort(), await freePort(), await freePort()];
+  const log = createWriteStream(join(o.dir, "tuner.log"));
+  const args = [
+    CLI_MAIN,
+    "tuner",
+    "--redis-url",
+    o.redisUrl,
+    "--prefix",
+    o.prefix,
+    "--control-key",
+    o.controlKey,
+    "--otlp-address",
+    `127.0.0.1:${otlp}`,
+    "--admin-address",
+    `127.0.0.1:${admin}`,
+    "--engine-metrics-address",
+    `127.0.0.1:${engine}`,
+    "--evaluation-interval-ms",
+    "1000",
+    ...(o.kafkaBrokers ? ["--kafka-brokers", o.kafkaBrokers] : []),
+    ...(o.decisionsFile ? ["--decisions-file", o.decisionsFile] : []),
+  ];
+  // Kafka comes from --kafka-brokers only: without it the tuner writes the JSON Lines file.
+  const env = { ...process.env, KAFKA_BROKERS: o.kafkaBrokers ?? "" };
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const collectorUrl = `http://127.0.0.1:${otlp}`;
+  try {
+    await waitReady(collectorUrl, 60_000);
+  } catch (err) {
+    await stopChild(child);
+    throw new Error(`${(err as Error).message}; see ${join(o.dir, "tuner.log")}`);
+  }
+  return {
+    collectorUrl,
+    actuatorAdminUrl: `http://127.0.0.1:${admin}`,
+    metricsUrls: [`${collectorUrl}/metrics`, `http://127.0.0.1:${admin}/metrics`, `http://127.0.0.1:${engine}/metrics`],
+    close: () => stopChild(child, 10_000),
+  };
+}

@@ -1,7 +1,7 @@
 /**
  * `meshtune demo` (issue #12): the product on embedded defaults. The upstream simulator
  * (three external services × five endpoints, two zones), two fleets of real proxies under the
- * same open-loop load — one steered by the tuner (`meshtune tuner` in this process: collector,
+ * same open-loop load — one steered by the tuner (`meshtune tuner` as a child process: collector,
  * engine, actuator), one alone — and a scripted story in five acts with a live view. Ends with
  * a summary per act. Ctrl-C stops everything it started.
  */
@@ -11,9 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { KAFKA_TOPICS } from "@meshtune/contracts";
-import { startTuner, type Tuner } from "../tuner.js";
 import { type ActWorld, applyEarly, applyFault, endFault } from "./acts.js";
-import { type DemoProxy, startFleet, startStorySimulator } from "./fleet.js";
+import { type DemoProxy, startFleet, startStorySimulator, startTunerProcess, type TunerProcess } from "./fleet.js";
 import { type ActName, actAt, buildStory, parseActName } from "./story.js";
 import { runTraffic, TrafficLedger } from "./traffic.js";
 import { renderLive, renderSummary } from "./view.js";
@@ -24,7 +23,7 @@ export const DEMO_HELP = `Usage: meshtune demo [options]
 Runs meshtune end to end on embedded defaults: an upstream simulator with three external
 services (payments, geo, mail; five endpoints each across zone-a and zone-b), two fleets of
 meshtune proxies under the same steady open-loop load — one steered by the tuner, one alone —
-and the tuner in this process (collector, engine, actuator). It plays a story in acts:
+and the tuner (\`meshtune tuner\`: collector, engine, actuator) as its own process. It plays a story in acts:
 
   blackhole  payments ep3 never answers, from before the proxies start
   slow       geo ep2 turns 80 ms slower
@@ -134,14 +133,13 @@ export async function runDemo(argv: string[]): Promise<number> {
     const appliedEarly = await applyEarly(world, early.fault);
 
     console.log("starting the tuner (collector, engine, actuator) ...");
-    const tuner: Tuner = await startTuner({
+    const tuner = await startTunerProcess({
+      dir,
       redisUrl,
       kafkaBrokers: brokers,
       decisionsFile: brokers ? undefined : join(dir, "decisions.jsonl"),
       controlKey,
       prefix,
-      logFile: join(dir, "tuner.log"),
-      evaluationIntervalMs: 1000,
     });
     stack.push(() => tuner.close());
 
@@ -226,7 +224,7 @@ export async function runDemo(argv: string[]): Promise<number> {
 }
 
 function printAddresses(a: {
-  tuner: Tuner;
+  tuner: TunerProcess;
   tuned: readonly DemoProxy[];
   alone: readonly DemoProxy[];
   brokers?: string;
