@@ -51,3 +51,20 @@ export async function startTracing(o: TracingOptions): Promise<Tracing | undefin
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
 }
+
+/**
+ * Runs a service's run function with tracing on when the environment names an OTLP endpoint
+ * (the standalone `meshtune collector|engine|actuator`), and flushes the spans after it returns.
+ */
+export async function withTracing(
+  serviceName: string,
+  env: NodeJS.ProcessEnv,
+  run: () => Promise<number>,
+): Promise<number> {
+  const tracing = await startTracing({ serviceName, endpoint: tracingEndpoint(undefined, env) });
+  try {
+    return await run();
+  } finally {
+    await tracing?.shutdown().catch(() => {});
+  }
+}

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { redactUrl } from "@meshtune/adapters";
+import { withTracing } from "@meshtune/adapters/tracing-sdk";
 import { DEFAULT_PREFIX, KAFKA_TOPICS } from "@meshtune/contracts";
 import pino from "pino";
 import { DEFAULT_ADMIN_PORT, startActuator } from "./actuator.js";
@@ -38,7 +39,9 @@ Options:
       --log-level LEVEL      trace|debug|info|warn|error (default info)
   -h, --help                 Show this help
 
-SIGTERM/SIGINT: finish the running actuations, close and exit 0.`;
+SIGTERM/SIGINT: finish the running actuations, close and exit 0.
+Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT set, the service exports its own spans (one trace per
+decision, docs/decisions/0018-tuner-tracing.md) over OTLP/HTTP there.`;
 
 function secret(value: string | undefined, file: string | undefined, what: string): string | undefined {
   if (value && file) throw new Error(`--${what} and --${what}-file are exclusive`);
@@ -59,7 +62,12 @@ function number(v: string | undefined, what: string, ok: (n: number) => boolean)
   return n;
 }
 
-export async function runActuator(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/decisions/0018-tuner-tracing.md). */
+export function runActuator(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return withTracing("meshtune-actuator", env, () => runActuatorUntraced(argv, env));
+}
+
+async function runActuatorUntraced(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({

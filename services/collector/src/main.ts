@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { redactUrl } from "@meshtune/adapters";
+import { withTracing } from "@meshtune/adapters/tracing-sdk";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
 import pino from "pino";
 import { COLLECTOR_DEFAULTS, startCollector } from "./collector.js";
@@ -51,7 +52,9 @@ Options (flags win over environment variables):
   -h, --help                  Show this help
 
 Signals: SIGTERM/SIGINT stop accepting, finish the requests in flight (cut after
-${D.drainTimeoutMs / 1000} s), enqueue the last interval's evaluations and exit 0.`;
+${D.drainTimeoutMs / 1000} s), enqueue the last interval's evaluations and exit 0.
+Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT set, the service exports its own spans (one trace per
+decision, docs/decisions/0018-tuner-tracing.md) over OTLP/HTTP there.`;
 
 function int(name: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
@@ -66,7 +69,12 @@ function address(raw: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: int("port", m[2], 0, 0) };
 }
 
-export async function runCollector(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/decisions/0018-tuner-tracing.md). */
+export function runCollector(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return withTracing("meshtune-collector", env, () => runCollectorUntraced(argv, env));
+}
+
+async function runCollectorUntraced(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({

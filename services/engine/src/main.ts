@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { redactUrl } from "@meshtune/adapters";
+import { withTracing } from "@meshtune/adapters/tracing-sdk";
 import { DEFAULT_PREFIX, QUEUE_NAMES } from "@meshtune/contracts";
 import pino from "pino";
 import { ENGINE_DEFAULTS, type EngineWorker, startEngineWorker } from "./worker.js";
@@ -45,7 +46,9 @@ Options (flags win over environment variables):
   -h, --help                Show this help
 
 Explain a decision: meshtune explain <decision-id>.
-Signals: SIGTERM/SIGINT finish the jobs in flight and exit 0.`;
+Signals: SIGTERM/SIGINT finish the jobs in flight and exit 0.
+Tracing: with OTEL_EXPORTER_OTLP_ENDPOINT set, the service exports its own spans (one trace per
+decision, docs/decisions/0018-tuner-tracing.md) over OTLP/HTTP there.`;
 
 const OPTIONS = {
   address: { type: "string" },
@@ -65,7 +68,12 @@ function address(raw: string): { host: string; port: number } {
   return { host: m[1].replace(/^\[|\]$/g, ""), port };
 }
 
-export async function runEngine(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+/** Traced when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/decisions/0018-tuner-tracing.md). */
+export function runEngine(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return withTracing("meshtune-engine", env, () => runEngineUntraced(argv, env));
+}
+
+async function runEngineUntraced(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>>["values"];
   try {
     values = parseArgs({ args: argv, options: OPTIONS, strict: true }).values;
