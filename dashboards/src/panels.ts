@@ -13,7 +13,7 @@ import {
   VizLegendOptionsBuilder,
 } from "@grafana/grafana-foundation-sdk/common";
 import {
-  type DashboardBuilder,
+  DashboardBuilder,
   DatasourceVariableBuilder,
   type Panel,
   RowBuilder,
@@ -25,6 +25,17 @@ import { PanelBuilder as TimeseriesBuilder } from "@grafana/grafana-foundation-s
 /** The Prometheus data source variable every panel uses; provisioning names the default one. */
 export const DS_VARIABLE = "datasource";
 export const DATASOURCE: DataSourceRef = { type: "prometheus", uid: `\${${DS_VARIABLE}}` };
+
+/** Every meshtune dashboard's frame: title, uid, description, tag, 30 s refresh, the last hour. */
+export function meshtuneDashboard(title: string, uid: string, description: string): DashboardBuilder {
+  return new DashboardBuilder(title)
+    .uid(uid)
+    .description(description)
+    .tags(["meshtune"])
+    .refresh("30s")
+    .time({ from: "now-1h", to: "now" })
+    .timezone("browser");
+}
 
 export function datasourceVariable(): DatasourceVariableBuilder {
   return new DatasourceVariableBuilder(DS_VARIABLE).label("Data source").type("prometheus");

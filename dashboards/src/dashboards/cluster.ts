@@ -6,13 +6,13 @@
  */
 import {
   AnnotationQueryBuilder,
-  DashboardBuilder,
+  type DashboardBuilder,
   QueryVariableBuilder,
   VariableRefresh,
   VariableSort,
 } from "@grafana/grafana-foundation-sdk/dashboard";
 import { LABEL, PROXY_METRICS as P, TUNER_METRICS as T } from "@meshtune/contracts";
-import { assemble, DATASOURCE, datasourceVariable } from "../panels.js";
+import { assemble, DATASOURCE, datasourceVariable, meshtuneDashboard } from "../panels.js";
 import { aggBy, orZero, quantile, rate, series, sumBy } from "../promql.js";
 
 const W = "$__rate_interval";
@@ -76,13 +76,11 @@ function annotations(d: DashboardBuilder): DashboardBuilder {
 }
 
 export function clusterDashboard(): DashboardBuilder {
-  const d = new DashboardBuilder("meshtune / Cluster detail")
-    .uid(CLUSTER_UID)
-    .description("One external service endpoint by endpoint: the tuner's decisions next to what the proxies saw.")
-    .tags(["meshtune"])
-    .refresh("30s")
-    .time({ from: "now-1h", to: "now" })
-    .timezone("browser");
+  const d = meshtuneDashboard(
+    "meshtune / Cluster detail",
+    CLUSTER_UID,
+    "One external service endpoint by endpoint: the tuner's decisions next to what the proxies saw.",
+  );
   const errors = sumBy(byEp, rate(P.requests, `${CE}, ${LABEL.statusClass}=~"5xx|error"`, W));
   const all = sumBy(byEp, rate(P.requests, CE, W));
   return assemble(annotations(variables(d)), [

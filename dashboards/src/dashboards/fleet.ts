@@ -2,9 +2,9 @@
  * Fleet overview: is the fleet reporting, what is the tuner deciding, do the proxies take it.
  * docs/dashboards.md explains each panel.
  */
-import { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import type { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import { LABEL, PROXY_METRICS as P, TUNER_METRICS as T } from "@meshtune/contracts";
-import { assemble, datasourceVariable } from "../panels.js";
+import { assemble, datasourceVariable, meshtuneDashboard } from "../panels.js";
 import { aggBy, orZero, quantile, rate, series, sumBy } from "../promql.js";
 
 const W = "$__rate_interval";
@@ -15,14 +15,11 @@ const ejectedPerEndpoint = aggBy("max", [LABEL.cluster, LABEL.endpoint], series(
 export const FLEET_UID = "meshtune-fleet";
 
 export function fleetDashboard(): DashboardBuilder {
-  const d = new DashboardBuilder("meshtune / Fleet overview")
-    .uid(FLEET_UID)
-    .description("Fleet-wide view of the meshtune tuner: proxies reporting, decisions, ejections, config rollout.")
-    .tags(["meshtune"])
-    .refresh("30s")
-    .time({ from: "now-1h", to: "now" })
-    .timezone("browser")
-    .withVariable(datasourceVariable());
+  const d = meshtuneDashboard(
+    "meshtune / Fleet overview",
+    FLEET_UID,
+    "Fleet-wide view of the meshtune tuner: proxies reporting, decisions, ejections, config rollout.",
+  ).withVariable(datasourceVariable());
   return assemble(d, [
     {
       title: "Fleet",

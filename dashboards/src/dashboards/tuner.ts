@@ -2,9 +2,9 @@
  * Tuner health: the tuner's own components — collector ingest and rejections, queue lag, engine
  * decision latency, Redis and Kafka errors, outbox depth. docs/dashboards.md explains each panel.
  */
-import { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import type { DashboardBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 import { LABEL, TUNER_METRICS as T } from "@meshtune/contracts";
-import { assemble, datasourceVariable } from "../panels.js";
+import { assemble, datasourceVariable, meshtuneDashboard } from "../panels.js";
 import { aggBy, orZero, quantile, rate, series, sumBy } from "../promql.js";
 
 const W = "$__rate_interval";
@@ -12,14 +12,11 @@ const W = "$__rate_interval";
 export const TUNER_UID = "meshtune-tuner";
 
 export function tunerDashboard(): DashboardBuilder {
-  const d = new DashboardBuilder("meshtune / Tuner health")
-    .uid(TUNER_UID)
-    .description("The tuner's own health: collector, evaluation queue, engine, actuator, Redis and Kafka.")
-    .tags(["meshtune"])
-    .refresh("30s")
-    .time({ from: "now-1h", to: "now" })
-    .timezone("browser")
-    .withVariable(datasourceVariable());
+  const d = meshtuneDashboard(
+    "meshtune / Tuner health",
+    TUNER_UID,
+    "The tuner's own health: collector, evaluation queue, engine, actuator, Redis and Kafka.",
+  ).withVariable(datasourceVariable());
   return assemble(d, [
     {
       title: "Collector",
