@@ -51,11 +51,10 @@ export interface Tuner {
 }
 
 export async function startTuner(o: TunerOptions): Promise<Tuner> {
-  const logger = pino(
-    { name: "meshtune-tuner", level: o.logLevel ?? "info" },
-    o.logFile ? createWriteStream(o.logFile, { flags: "a" }) : process.stdout,
-  );
-  const closers: Array<() => Promise<void>> = [];
+  const logFile = o.logFile ? createWriteStream(o.logFile, { flags: "a" }) : undefined;
+  const logger = pino({ name: "meshtune-tuner", level: o.logLevel ?? "info" }, logFile ?? process.stdout);
+  // Closed in reverse order of registration: the log file last, after every part has logged its stop.
+  const closers: Array<() => Promise<void>> = logFile ? [() => new Promise<void>((r) => logFile.end(r))] : [];
   const close = async () => {
     for (const fn of closers.splice(0).reverse()) await fn().catch((err) => logger.warn({ err }, "close failed"));
   };
