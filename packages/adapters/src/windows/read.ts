@@ -188,8 +188,13 @@ function parseSignals(stream: [string, string[]][], from: number, to: number): F
     const i = kv.indexOf(SIGNAL_STREAM_FIELD);
     if (i < 0 || i % 2 !== 0) continue;
     try {
-      const parsed = FastSignalSchema.safeParse(JSON.parse(kv[i + 1] ?? ""));
-      if (parsed.success && parsed.data.at >= from && parsed.data.at < to) out.push(parsed.data);
+      const raw: unknown = JSON.parse(kv[i + 1] ?? "");
+      // The time filter first: the XRANGE reaches 60 s before the view, and the schema check
+      // costs more than the JSON parse (bench/engine/profile-read.mjs, decision 0011).
+      const at = typeof raw === "object" && raw !== null ? (raw as { at?: unknown }).at : undefined;
+      if (typeof at !== "number" || at < from || at >= to) continue;
+      const parsed = FastSignalSchema.safeParse(raw);
+      if (parsed.success) out.push(parsed.data);
     } catch {
       // A malformed entry is skipped: one bad writer must not hide every other signal.
     }
