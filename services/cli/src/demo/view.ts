@@ -56,7 +56,7 @@ function trafficRows(s: ViewState): string[] {
 
 export function describeDecision(d: Decision, names: ReadonlyMap<string, string>): string {
   const time = d.decidedAt.slice(11, 19);
-  const ep = d.endpoint ? (names.get(d.endpoint) ?? d.endpoint) : "(cluster)";
+  const ep = d.endpoint ? (names.get(d.endpoint) ?? d.endpoint) : `${d.cluster} (all)`;
   const change = Object.entries(d.after)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(" ");
