@@ -80,6 +80,8 @@ export interface StartFleetOptions {
   dir: string;
   /** Extra `meshtune proxy` flags (tuner connection for the tuned fleet). */
   flags: readonly string[];
+  /** Extra environment (secrets stay off the command line). */
+  env?: Record<string, string>;
 }
 
 export async function startFleet(opts: StartFleetOptions): Promise<DemoProxy[]> {
@@ -108,6 +110,7 @@ async function startProxy(opts: StartFleetOptions, id: string): Promise<DemoProx
   const log = createWriteStream(join(opts.dir, `${id}.log`));
   const child = spawn(process.execPath, [CLI_MAIN, "proxy", "--config", configFile, "--id", id, ...opts.flags], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...opts.env },
   });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -168,8 +171,6 @@ export async function startTunerProcess(o: {
     o.redisUrl,
     "--prefix",
     o.prefix,
-    "--control-key",
-    o.controlKey,
     "--otlp-address",
     `127.0.0.1:${otlp}`,
     "--admin-address",
@@ -182,7 +183,8 @@ export async function startTunerProcess(o: {
     ...(o.decisionsFile ? ["--decisions-file", o.decisionsFile] : []),
   ];
   // Kafka comes from --kafka-brokers only: without it the tuner writes the JSON Lines file.
-  const env = { ...process.env, KAFKA_BROKERS: o.kafkaBrokers ?? "" };
+  // The signing key in the environment, not on the command line where `ps` shows it.
+  const env = { ...process.env, KAFKA_BROKERS: o.kafkaBrokers ?? "", MESHTUNE_CONTROL_KEY: o.controlKey };
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

@@ -116,8 +116,10 @@ export async function runDemo(argv: string[]): Promise<number> {
   };
   const ac = new AbortController();
   const interrupt = () => ac.abort();
+  // SIGHUP too: a closed terminal must not leave the fleet and the tuner running.
   process.once("SIGINT", interrupt);
   process.once("SIGTERM", interrupt);
+  process.once("SIGHUP", interrupt);
   try {
     console.log("starting the upstream simulator (3 services × 5 endpoints) ...");
     const sim = await startStorySimulator();
@@ -153,11 +155,11 @@ export async function runDemo(argv: string[]): Promise<number> {
       redisUrl,
       "--redis-prefix",
       prefix,
-      "--control-key",
-      controlKey,
     ];
+    // The key goes in the environment, not on the command line where `ps` shows it.
+    const tunedEnv = { MESHTUNE_CONTROL_KEY: controlKey };
     const [tuned, alone] = await Promise.all([
-      startFleet({ fleet: "tuned", size: o.proxies, sim, dir, flags: tunedFlags }),
+      startFleet({ fleet: "tuned", size: o.proxies, sim, dir, flags: tunedFlags, env: tunedEnv }),
       startFleet({ fleet: "alone", size: o.proxies, sim, dir, flags: ["--no-telemetry"] }),
     ]);
     const proxies: DemoProxy[] = [...tuned, ...alone];
@@ -218,6 +220,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   } finally {
     process.removeListener("SIGINT", interrupt);
     process.removeListener("SIGTERM", interrupt);
+    process.removeListener("SIGHUP", interrupt);
     console.log("stopping the proxies, the tuner and the simulator ...");
     await stopAll();
   }
