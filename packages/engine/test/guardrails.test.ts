@@ -45,6 +45,15 @@ describe("guardrails", () => {
     expect(run(r.state, T0 + 2000, kill).decisions).toEqual([]);
   });
 
+  test("pins: an operator's ejection ends with exactly one uneject when the pin is removed", () => {
+    const healthyWindows = (now: number) => clusterWindows(now, eps);
+    const pinned = op({ pins: { [EP(3)]: { ejected: true, by: "alice", reason: "maintenance" } } });
+    const r = run(warm(), T0 + 1000, pinned, healthyWindows(T0 + 1000));
+    expect(r.decisions.filter((d) => d.kind === "eject" && d.endpoint === EP(3))).toHaveLength(1);
+    const after = run(r.state, T0 + 2000, NO_OPERATOR_SETTINGS, healthyWindows(T0 + 2000));
+    expect(after.decisions.filter((d) => d.kind === "uneject" && d.endpoint === EP(3))).toHaveLength(1);
+  });
+
   test("pins: the pinned weight is pushed as an operator decision and the rules keep off it", () => {
     const pinned = op({ pins: { [EP(2)]: { weight: 700, by: "alice", reason: "canary" }, [EP(1)]: { freeze: true } } });
     const r = run(warm(), T0 + 1000, pinned);

@@ -85,17 +85,5 @@ export function pinRule(ctx: RuleContext, pins: Record<string, EndpointPin>): Pr
       direction: -1,
     });
   }
-  for (const [ep, st] of Object.entries(ctx.state.endpoints)) {
-    if (st.ejection.status !== "ejected" || st.ejection.evidence !== "operator" || pins[ep]?.ejected === true) continue;
-    out.push({
-      ...base(ep, {}, ctx),
-      reason: "operator pin removed or expired: the operator's ejection ends",
-      kind: "uneject",
-      before: { ejected: true },
-      after: { ejected: false },
-      effect: { type: "uneject" },
-      direction: -1,
-    });
-  }
   return out;
 }
