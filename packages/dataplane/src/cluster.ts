@@ -26,6 +26,8 @@ export type ClusterEvent =
   | { type: "discovery"; cluster: string; event: DiscoveryEvent }
   | { type: "outlier"; cluster: string; event: OutlierEvent }
   | { type: "warmup_done"; cluster: string; host: Host; ready: number; failed: number; failures: string[] }
+  /** The active health-check verdict of an endpoint changed (thresholds applied). */
+  | { type: "health"; cluster: string; host: Host; healthy: boolean; detail: string }
   | { type: "host_added" | "host_removed"; cluster: string; host: Host }
   | { type: "drained"; cluster: string; host: Host; forced: number };
 
@@ -37,6 +39,12 @@ export interface ClusterDeps {
   /** Reads tls.caFile; injected so the data plane does no file I/O of its own. */
   readCa?: (path: string) => string;
   onEvent?: (ev: ClusterEvent) => void;
+  /**
+   * "run" (default): this runtime probes its endpoints. "follow": another worker of the same
+   * proxy runs the checks and its verdicts arrive through adoptHealth() (issue #15: N workers
+   * must not send N times the probes, nor each find a dead endpoint on its own).
+   */
+  healthChecks?: "run" | "follow";
 }
 
 export interface WarmupState {
@@ -103,7 +111,17 @@ export class ClusterRuntime {
     );
     this.#hcFlag = flagWriter("failed_active_hc", now);
     // The clock stamps lastCheckedAt / lastTransitionAt (shown in /clusters as wall times).
-    this.health = new HealthCheckTracker(cfg.healthCheck, this.#hcFlag, { clock: deps.clock });
+    this.health = new HealthCheckTracker(cfg.healthCheck, this.#hcFlag, {
+      clock: deps.clock,
+      onTransition: (t) =>
+        this.#emit({
+          type: "health",
+          cluster: this.name,
+          host: t.host,
+          healthy: t.transition === "became_healthy",
+          detail: t.detail,
+        }),
+    });
     const unsubMembers = this.hosts.onChange((_hosts, change) => {
       for (const h of change.added) this.#onHostAdded(h);
       for (const h of change.removed) this.#onHostRemoved(h);
@@ -392,7 +410,9 @@ export class ClusterRuntime {
    * outlier.maxEjectionTimeMs). With health checks, a passing check re-warms sooner.
    */
   #scheduleWarmRetry(host: Host): void {
-    if (this.#closed || this.#cfg.healthCheck.enabled) return;
+    // A follower runs no checks of its own: only the leader's "healthy" verdict (a transition)
+    // or this backoff can bring a host back from a failed warm-up.
+    if (this.#closed || (this.#cfg.healthCheck.enabled && !this.#follows)) return;
     const prev = this.#warmRetry.get(host);
     prev?.timer.cancel();
     const attempt = (prev?.attempt ?? 0) + 1;
@@ -409,7 +429,7 @@ export class ClusterRuntime {
     this.#hcTimers.get(host)?.cancel();
     this.#hcTimers.delete(host);
     const hc = this.#cfg.healthCheck;
-    if (!hc.enabled || this.#closed) return;
+    if (!hc.enabled || this.#closed || this.#follows) return;
     // Jitter spreads checks so a fleet does not probe in lock-step.
     const delay = immediate ? 0 : hc.intervalMs * (0.9 + 0.2 * this.#deps.random());
     this.#hcTimers.set(
@@ -430,6 +450,17 @@ export class ClusterRuntime {
     // A host that failed warm-up comes back through the warm-up owner once a check on a
     // fresh connection passes: it re-warms to its floor and clears its own flag.
     if (r.ok && host.hasFlag("failed_warmup")) void this.warmHost(host);
+  }
+
+  get #follows(): boolean {
+    return this.#deps.healthChecks === "follow";
+  }
+
+  /** A verdict of the worker that runs the health checks (healthChecks: "follow"). */
+  adoptHealth(host: Host, healthy: boolean, detail: string): void {
+    if (!this.#pools.has(host) || !this.#cfg.healthCheck.enabled) return;
+    const t = this.health.adopt(host, healthy, detail);
+    if (t === "became_healthy" && host.hasFlag("failed_warmup")) void this.warmHost(host);
   }
 
   /** Apply a new cluster config in place: hosts, pools and health state survive. */

@@ -63,6 +63,14 @@ export * from "./proxy/router.js";
 export { parseTarget, type Target } from "./proxy/target.js";
 export { WARM_HEADER, type WarmPathResult, type WarmPathTarget, warmTargets } from "./proxy/warm-path.js";
 export { mergeClusters, type WorkerClusters } from "./workers/merge.js";
-export { applyVerdict, isPeerVerdict, PEER_PREFIX, type PeerVerdict, verdictOf } from "./workers/peer.js";
+export {
+  applyVerdict,
+  type EjectVerdict,
+  type HealthVerdict,
+  isPeerVerdict,
+  PEER_PREFIX,
+  type PeerVerdict,
+  verdictOf,
+} from "./workers/peer.js";
 export { isWorkerHello, type PrimaryOptions, type WorkerHello, WorkerPrimary } from "./workers/primary.js";
-export { announce, receiveVerdicts, verdictSender, workerId } from "./workers/worker.js";
+export { announce, healthRole, receiveVerdicts, verdictSender, workerId } from "./workers/worker.js";

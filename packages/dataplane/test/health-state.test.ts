@@ -141,4 +141,21 @@ describe("HealthCheckTracker", () => {
         ),
     ).toThrow();
   });
+  it("adopt() takes another worker's verdict at once, with the same flag reason and no event of its own", () => {
+    const { clock, tracker, events, h } = setup({ healthyThreshold: 3, unhealthyThreshold: 3 });
+    clock.advance(5);
+    expect(tracker.adopt(h[0]!, false, "status 503")).toBe("became_unhealthy");
+    expect(h[0]!.flagReason("failed_active_hc")).toBe("active health check: status 503");
+    expect(tracker.snapshot(h[0]!)).toMatchObject({
+      healthy: false,
+      checked: true,
+      totalChecks: 0,
+      lastTransitionAt: 5,
+    });
+    expect(tracker.adopt(h[0]!, false, "status 503")).toBe("none");
+    expect(tracker.adopt(h[0]!, true, "status 200")).toBe("became_healthy");
+    expect(h[0]!.available).toBe(true);
+    // The worker that ran the checks announced these transitions; a follower does not echo them.
+    expect(events).toEqual([]);
+  });
 });

@@ -96,4 +96,71 @@ describe("multi-worker proxy", () => {
     expect(own.length).toBeGreaterThan(0);
     expect(peer.map((x) => x.split(" ")[0]).sort()).toEqual(own.map((x) => x.split(" ")[0]).sort());
   }, 60_000);
+  it("runs the active health checks in one worker and applies its verdicts in all", async () => {
+    const s = track(await sim([{ name: "a" }, { name: "b" }]));
+    const port = await freePort();
+    const cfg = proxyConfig(
+      {
+        discovery: { type: "static", endpoints: staticEndpoints(s) },
+        lb: { policy: "round_robin" },
+        healthCheck: { enabled: true, intervalMs: 200, timeoutMs: 200, unhealthyThreshold: 2, healthyThreshold: 2 },
+      },
+      { proxy: { listener: { port } } },
+    );
+    const primary = new WorkerPrimary({
+      workers: 2,
+      exec: FIXTURE,
+      env: { MESHTUNE_TEST_CONFIG: JSON.stringify(cfg) },
+      admin: { host: "127.0.0.1", port: 0 },
+      id: "test",
+      drainTimeoutMs: 1_000,
+    });
+    defer(() => primary.stop());
+    await primary.start();
+    await eventually(() => primary.ready, 20_000);
+    const admin = (primary.adminAddress as net.AddressInfo).port;
+    type HcEp = Ep & { health: { healthy: boolean; totalChecks: number } };
+    const view = async () =>
+      ((await getJson(admin, "/workers")).workers as WorkerView[]).map((w) =>
+        Object.fromEntries(
+          (w.body.clusters[0]!.endpoints as HcEp[]).map((e) => [
+            e.endpoint,
+            { ...e.health, flag: e.flags.failed_active_hc },
+          ]),
+        ),
+      );
+    const b = `127.0.0.1:${s.endpoint("b").port}`;
+
+    await s.endpoint("b").setFaults({ health: { status: 503 } });
+    await eventually(async () => (await view()).every((w) => w[b]?.healthy === false), 10_000);
+    const [w1, w2] = await view();
+    // Worker 1 probed; worker 2 sent no probe of its own and carries worker 1's verdict.
+    expect(w1![b]!.totalChecks).toBeGreaterThan(0);
+    expect(w2![b]!.totalChecks).toBe(0);
+    expect(w2![b]!.flag).toBe(w1![b]!.flag);
+    expect(w2![b]!.flag).toContain("503");
+    // Through the shared listener, no request reaches b from either worker.
+    const before = s.endpoint("b").stats().requests;
+    for (let i = 0; i < 20; i++) {
+      const r = await request(`http://127.0.0.1:${port}/`, {
+        headers: { host: "api.example.com", connection: "close" },
+      });
+      expect(r.statusCode).toBe(200);
+      await r.body.dump();
+    }
+    expect(s.endpoint("b").stats().requests).toBe(before);
+
+    // A replaced worker starts with the verdict the primary kept, not with a healthy b.
+    const old = ((await getJson(admin, "/workers")).workers as { worker: number; pid: number }[])[1]!;
+    process.kill(old.pid, "SIGKILL");
+    await eventually(async () => {
+      const ws = (await getJson(admin, "/workers")).workers as { worker: number; pid: number; ready: boolean }[];
+      return ws.length === 2 && ws[1]!.pid !== old.pid && ws[1]!.ready;
+    }, 20_000);
+    const [, replaced] = await view();
+    expect(replaced![b]).toMatchObject({ healthy: false, totalChecks: 0 });
+
+    await s.endpoint("b").resetFaults();
+    await eventually(async () => (await view()).every((w) => w[b]?.healthy === true), 10_000);
+  }, 60_000);
 });

@@ -9,7 +9,15 @@ import os from "node:os";
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, formatIssues, parseProxyConfig } from "@meshtune/contracts";
-import { announce, EgressProxy, receiveVerdicts, verdictSender, WorkerPrimary, workerId } from "@meshtune/dataplane";
+import {
+  announce,
+  EgressProxy,
+  healthRole,
+  receiveVerdicts,
+  verdictSender,
+  WorkerPrimary,
+  workerId,
+} from "@meshtune/dataplane";
 import pino from "pino";
 import { readYamlFile } from "./config-file.js";
 import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings, startProxyControl } from "./control/index.js";
@@ -39,7 +47,8 @@ Options:
                         OTLP metrics push interval (env OTEL_METRIC_EXPORT_INTERVAL; default ${TELEMETRY_DEFAULTS.metricsIntervalMs})
       --no-telemetry    No traces, no metrics, no /metrics (env OTEL_SDK_DISABLED=true)
       --workers N|auto  Worker processes sharing the listener (SO_REUSEPORT), each with its own pools;
-                        outlier and warm-up verdicts are shared, the admin API reports the whole proxy
+                        outlier and warm-up verdicts are shared, worker 1 runs the active health
+                        checks for all, the admin API reports the whole proxy
                         (default: proxy.workers from the config, 1; auto = one per core)
 ${CONTROL_HELP}
   -h, --help            Show this help
@@ -137,7 +146,10 @@ export async function runProxy(argv: string[]): Promise<number> {
       // /ready waits for the first read of the control snapshots too (issue #14): a restarted
       // proxy must not take traffic on its file config alone while the fleet is on a newer one.
       admin: { routes: { ...telemetry?.adminRoutes, "/ready": (_req, res) => readyRoute(res) } },
-      ...(wid === undefined ? {} : { worker: { admin: { host: "127.0.0.1", port: 0 } } }),
+      // Worker 1 runs the active health checks; the others adopt its verdicts (issue #15).
+      ...(wid === undefined
+        ? {}
+        : { worker: { admin: { host: "127.0.0.1", port: 0 }, healthChecks: healthRole(wid) } }),
       onClusterEvent: (ev) => {
         telemetry?.onClusterEvent(ev);
         sendVerdict?.(ev);
@@ -147,6 +159,11 @@ export async function runProxy(argv: string[]): Promise<number> {
             "warm-up failures",
           );
         else if (ev.type === "outlier") log.warn({ cluster: ev.cluster, ...summarize(ev.event) }, "outlier");
+        else if (ev.type === "health")
+          log[ev.healthy ? "info" : "warn"](
+            { cluster: ev.cluster, endpoint: ev.host.key, detail: ev.detail },
+            ev.healthy ? "health check passing again" : "health check failing",
+          );
         else if (ev.type === "discovery" && ev.event.type === "resolve_failed")
           log.warn({ cluster: ev.cluster, ...ev.event }, "dns");
       },

@@ -125,6 +125,28 @@ export class HealthCheckTracker {
     return "none";
   }
 
+  /**
+   * Take over the verdict of a tracker that runs the checks elsewhere (another worker of the
+   * same proxy, workers/peer.ts): the flag follows it at once, with no thresholds of our own,
+   * since the thresholds were already applied where the checks ran. No onTransition: the
+   * verdict is not ours to announce again. Returns the transition it caused here.
+   */
+  adopt(host: Host, healthy: boolean, detail = ""): HealthTransition {
+    const s = this.#state(host);
+    const now = this.#clock?.now();
+    s.checked = true;
+    s.lastDetail = detail;
+    s.lastCheckedAt = now;
+    if (s.healthy === healthy) return "none";
+    s.healthy = healthy;
+    s.successes = 0;
+    s.failures = 0;
+    s.lastTransitionAt = now;
+    if (healthy) this.#writer.clear(host);
+    else this.#writer.set(host, detail === "" ? "active health check failed" : `active health check: ${detail}`);
+    return healthy ? "became_healthy" : "became_unhealthy";
+  }
+
   snapshot(host: Host): HealthSnapshot {
     const s = this.#state(host);
     const snap: HealthSnapshot = {

@@ -48,7 +48,11 @@ export interface ProxyDeps {
    * accepts on the same address, and the admin API listens where given (an ephemeral
    * loopback port: the primary serves the configured admin address).
    */
-  worker?: { admin: { host: string; port: number } };
+  worker?: {
+    admin: { host: string; port: number };
+    /** "follow": another worker runs the active health checks and shares its verdicts. */
+    healthChecks?: "run" | "follow";
+  };
 }
 
 export const WARM_REQUESTS = 200;
@@ -167,6 +171,7 @@ export class EgressProxy {
           resolver: this.#deps.resolver,
           readCa: this.#deps.readCa,
           onEvent: this.#deps.onClusterEvent,
+          healthChecks: this.#deps.worker?.healthChecks ?? "run",
         });
         this.clusters.set(c.name, rt);
         added.push(rt);

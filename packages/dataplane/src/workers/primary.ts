@@ -5,7 +5,9 @@
  * round-robin mode, where every connection passes through it). The primary only
  * - forks the workers (node:cluster, same entry and arguments) and replaces one that dies
  *   (at most MAX_RESTARTS in all);
- * - relays verdicts (peer.ts) from the worker that decided them to every other worker;
+ * - relays verdicts (peer.ts) from the worker that decided them to every other worker, and
+ *   replays the last health verdict per endpoint to a worker that (re)starts, so a replaced
+ *   worker does not send traffic to an endpoint the health-checking worker flagged long ago;
  * - serves the admin API for the whole proxy: /ready when every worker is ready, /clusters
  *   merged over workers (sums of in-flight, requests and pool counts; an endpoint available
  *   only where every worker has it available; flags united), /workers per worker; any other
@@ -15,7 +17,7 @@
 import cluster, { type Worker } from "node:cluster";
 import http from "node:http";
 import { mergeClusters, type WorkerClusters } from "./merge.js";
-import { isPeerVerdict } from "./peer.js";
+import { type HealthVerdict, isPeerVerdict } from "./peer.js";
 
 /** Admin API against slow clients (slowloris): 10 s for the headers, 30 s for the request. */
 const ADMIN_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 };
@@ -58,6 +60,8 @@ export class WorkerPrimary {
   #admin: http.Server | undefined;
   #stopping = false;
   #restarts = 0;
+  /** Last health verdict per cluster/endpoint (replayed to workers that start later). */
+  readonly #health = new Map<string, HealthVerdict>();
 
   constructor(o: PrimaryOptions) {
     this.#o = o;
@@ -94,9 +98,12 @@ export class WorkerPrimary {
     this.#slots.set(id, slot);
     worker.on("message", (m: unknown) => {
       if (isWorkerHello(m)) {
+        const first = slot.adminPort === undefined;
         slot.adminPort = m.adminPort;
         slot.ready = m.ready;
+        if (first) for (const v of this.#health.values()) if (v.from !== id) worker.send(v);
       } else if (isPeerVerdict(m)) {
+        if (m.kind === "health") this.#health.set(`${m.cluster}\u0000${m.endpoint}`, m);
         for (const other of this.#slots.values()) if (other !== slot) other.worker.send(m);
       }
     });

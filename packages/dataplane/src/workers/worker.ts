@@ -16,6 +16,11 @@ export function workerId(): number | undefined {
   return Number.isInteger(id) && id > 0 ? id : cluster.worker?.id;
 }
 
+/** Who runs the active health checks: a single process or worker 1; the others follow it (peer.ts). */
+export function healthRole(id: number | undefined): "run" | "follow" {
+  return id === undefined || id === 1 ? "run" : "follow";
+}
+
 /** Cluster-event hook: forwards this worker's own verdicts to the primary. */
 export function verdictSender(id: number): (ev: ClusterEvent) => void {
   return (ev) => {
