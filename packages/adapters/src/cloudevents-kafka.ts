@@ -5,11 +5,16 @@
  * (docs/decisions/0013-cloudevents-structured-mode.md says why). The message key is the
  * cluster, so one cluster's events stay on one partition, in order.
  */
-import { formatIssues, issuesOf, KAFKA_TOPICS, type MeshtuneEvent, MeshtuneEventSchema } from "@meshtune/contracts";
-import { CloudEvent, Kafka } from "cloudevents";
-import kafkajs, { type IHeaders, type Producer } from "kafkajs";
-import { createKafka, createKafkaAdmin, isRetryable, type KafkaClientOptions, type TopicSpec } from "./kafka.js";
-import { type Done, errorMessage, type Result } from "./result.js";
+import { formatIssues, issuesOf, type MeshtuneEvent, MeshtuneEventSchema } from "@meshtune/contracts";
+import { CloudEvent, CONSTANTS, Kafka } from "cloudevents";
+import type { IHeaders } from "kafkajs";
+import { errorMessage, type Result } from "./result.js";
+
+/**
+ * The content-type header of a structured-mode record, as the cloudevents SDK's binding writes
+ * it (toEventRecord), so consumers can compare against the header they actually receive.
+ */
+export const CLOUDEVENTS_CONTENT_TYPE: string = CONSTANTS.DEFAULT_CE_CONTENT_TYPE;
 
 /** A Kafka record ready to send: key, value and headers as the binding maps them. */
 export interface EventRecord {
@@ -65,79 +70,4 @@ export function fromKafkaRecord(record: {
   } catch (err) {
     return { ok: false, retryable: false, error: `not a CloudEvent: ${errorMessage(err)}` };
   }
-}
-
-export interface EventPublisherOptions extends KafkaClientOptions {
-  /** Defaults to KAFKA_TOPICS.decisions. */
-  topic?: string;
-  topicSpec?: TopicSpec;
-}
-
-export interface EventPublisher {
-  readonly topic: string;
-  /** Sends the records in order (one request in flight); all acknowledged by every in-sync replica, or a failure. */
-  send(records: readonly EventRecord[]): Promise<Done>;
-  close(): Promise<void>;
-}
-
-export function createEventPublisher(opts: EventPublisherOptions): EventPublisher {
-  const topic = opts.topic ?? KAFKA_TOPICS.decisions;
-  const kafka = createKafka(opts);
-  const producer: Producer = kafka.producer({
-    // Same settings as the decision publisher (kafka.ts): murmur2 keys, one request in flight
-    // so a retried batch cannot overtake a later one; at-least-once, consumers dedupe by id.
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  let ready: Promise<void> | undefined;
-  const init = () => {
-    ready ??= (async () => {
-      const admin = await createKafkaAdmin(opts);
-      if (!admin.ok) throw new Error(admin.error);
-      try {
-        const created = await admin.value.createTopic(topic, opts.topicSpec);
-        if (!created.ok) throw new Error(created.error);
-      } finally {
-        await admin.value.close();
-      }
-      await producer.connect();
-    })().catch((err) => {
-      ready = undefined;
-      throw err;
-    });
-    return ready;
-  };
-  let closed = false;
-  return {
-    topic,
-    async send(records) {
-      if (closed) return { ok: false, retryable: false, error: "publisher is closed" };
-      if (records.length === 0) return { ok: true };
-      try {
-        await init();
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers })),
-        });
-        return { ok: true };
-      } catch (err) {
-        // Start over on the next send (fresh connection and metadata): after a broker restart
-        // kafkajs can otherwise keep failing on a stale connection.
-        ready = undefined;
-        await producer.disconnect().catch(() => {});
-        return {
-          ok: false,
-          retryable: isRetryable(err),
-          error: `send ${records.length} event(s): ${errorMessage(err)}`,
-        };
-      }
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await producer.disconnect().catch(() => {});
-    },
-  };
 }

@@ -1,28 +1,14 @@
-export type { EventPublisher, EventPublisherOptions, EventRecord } from "./cloudevents-kafka.js";
-export { createEventPublisher, fromKafkaRecord, toEventRecord } from "./cloudevents-kafka.js";
+export type { EventRecord } from "./cloudevents-kafka.js";
+export { CLOUDEVENTS_CONTENT_TYPE, fromKafkaRecord, toEventRecord } from "./cloudevents-kafka.js";
+export type { DecisionConsumer, DecisionConsumerOptions, ReceivedDecision } from "./decision-consumer.js";
+export { createDecisionConsumer } from "./decision-consumer.js";
+export type { EventPublisher, EventPublisherOptions } from "./event-publisher.js";
+export { createEventPublisher } from "./event-publisher.js";
 export { createJsonlEventPublisher } from "./jsonl-events.js";
-export type {
-  DecisionConsumer,
-  DecisionConsumerOptions,
-  DecisionPublisher,
-  DecisionPublisherOptions,
-  KafkaAdmin,
-  KafkaClientOptions,
-  KafkaSecurity,
-  ReceivedDecision,
-  TopicSpec,
-} from "./kafka.js";
-export {
-  CLOUDEVENTS_CONTENT_TYPE,
-  createDecisionConsumer,
-  createDecisionPublisher,
-  createKafka,
-  createKafkaAdmin,
-  isRetryable,
-  kafkaSecurityFromEnv,
-  parseBrokers,
-  pingKafka,
-} from "./kafka.js";
+export type { KafkaAdmin, TopicSpec } from "./kafka-admin.js";
+export { createKafkaAdmin } from "./kafka-admin.js";
+export type { KafkaClientOptions, KafkaSecurity } from "./kafka-client.js";
+export { createKafka, isRetryable, kafkaSecurityFromEnv, parseBrokers, pingKafka } from "./kafka-client.js";
 export type { Logger } from "./log.js";
 export { defaultLogger, kafkaLogCreator, silentLogger } from "./log.js";
 export type { Script } from "./lua.js";

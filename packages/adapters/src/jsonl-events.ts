@@ -5,7 +5,8 @@
  * Same contract as the Kafka publisher: records in order, a failure is a retryable Done.
  */
 import { appendFile } from "node:fs/promises";
-import type { EventPublisher, EventRecord } from "./cloudevents-kafka.js";
+import type { EventRecord } from "./cloudevents-kafka.js";
+import type { EventPublisher } from "./event-publisher.js";
 import { errorMessage } from "./result.js";
 
 export function createJsonlEventPublisher(file: string): EventPublisher {

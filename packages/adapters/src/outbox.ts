@@ -8,7 +8,8 @@
  */
 import { redisKeys } from "@meshtune/contracts";
 import type { Redis } from "ioredis";
-import { type EventPublisher, type EventRecord, toEventRecord } from "./cloudevents-kafka.js";
+import { type EventRecord, toEventRecord } from "./cloudevents-kafka.js";
+import type { EventPublisher } from "./event-publisher.js";
 import { defaultLogger, type Logger } from "./log.js";
 import { withLock } from "./lua.js";
 import { errorMessage, type Result } from "./result.js";

@@ -1,14 +1,20 @@
+/**
+ * The decision stream on a real broker: createEventPublisher sends what toEventRecord made
+ * (the actuator's outbox path) and createDecisionConsumer reads it back, validated.
+ */
 import type { DecisionEvent } from "@meshtune/contracts";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   CLOUDEVENTS_CONTENT_TYPE,
   createDecisionConsumer,
-  createDecisionPublisher,
+  createEventPublisher,
   createKafkaAdmin,
   type DecisionConsumer,
+  type EventRecord,
   type KafkaAdmin,
   type ReceivedDecision,
   silentLogger,
+  toEventRecord,
 } from "../src/index.js";
 import { Closer, decisionEvent, randomName, requireKafka, waitFor } from "./services.js";
 
@@ -28,6 +34,15 @@ async function kafkaAdmin(brokers: string): Promise<KafkaAdmin> {
   return admin;
 }
 
+/** The records the outbox relay would send for these events. */
+function records(events: readonly DecisionEvent[]): EventRecord[] {
+  return events.map((e) => {
+    const r = toEventRecord(e);
+    if (!r.ok) throw new Error(r.error);
+    return r.value;
+  });
+}
+
 // Short group timings so joins and rebalances settle in about a second.
 const groupTiming = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, maxWaitTimeMs: 250 };
 
@@ -37,13 +52,13 @@ describe("Kafka decision events (real broker)", { timeout: 60_000 }, () => {
     const topic = randomName("decisions");
     topics.push(topic);
     const publisher = closer.add(
-      createDecisionPublisher({ brokers, clientId: "test-pub", topic, topicSpec: { numPartitions: 3 } }),
+      createEventPublisher({ brokers, clientId: "test-pub", topic, topicSpec: { numPartitions: 3 } }),
     );
 
     const clusters = ["checkout", "payments", "search", "ledger"];
     const sent: DecisionEvent[] = [];
     for (let seq = 0; seq < 12; seq++) sent.push(decisionEvent(clusters[seq % clusters.length]!, seq));
-    const res = await publisher.publish(sent);
+    const res = await publisher.send(records(sent));
     expect(res).toEqual({ ok: true });
 
     // The publisher created the topic on first use.
@@ -109,31 +124,46 @@ describe("Kafka decision events (real broker)", { timeout: 60_000 }, () => {
       return pa.length > 0 && pb.length > 0 && [...pa, ...pb].sort().join() === "0,1,2,3";
     });
 
-    const publisher = closer.add(createDecisionPublisher({ brokers, topic }));
+    const publisher = closer.add(createEventPublisher({ brokers, topic }));
     const events = Array.from({ length: 40 }, (_, i) => decisionEvent(`cluster-${i}`, i));
-    expect(await publisher.publish(events)).toEqual({ ok: true });
+    expect(await publisher.send(records(events))).toEqual({ ok: true });
     await waitFor("all 40 events", () => seen.size === events.length);
     expect(new Set(seen.values())).toEqual(new Set(["a", "b"]));
   });
 
-  it("rejects an invalid event without sending anything", async () => {
-    const brokers = await requireKafka();
-    const publisher = closer.add(createDecisionPublisher({ brokers, topic: randomName("never-created") }));
+  it("an invalid event never becomes a record, so it cannot reach the publisher", () => {
     const bad = { ...decisionEvent("checkout", 1), specversion: "0.3" } as unknown as DecisionEvent;
-    const res = await publisher.publish([decisionEvent("checkout", 0), bad]);
+    const res = toEventRecord(bad);
     expect(res.ok).toBe(false);
     if (!res.ok) {
       expect(res.retryable).toBe(false);
-      expect(res.error).toContain("events[1]");
       expect(res.error).toContain("specversion");
     }
   });
 
+  it("sends nothing and creates no topic for an empty batch", async () => {
+    const brokers = await requireKafka();
+    const topic = randomName("never-created");
+    const publisher = closer.add(createEventPublisher({ brokers, topic }));
+    expect(await publisher.send([])).toEqual({ ok: true });
+    const listed = await (await kafkaAdmin(brokers)).listTopics();
+    expect(listed.ok && !listed.value.includes(topic)).toBe(true);
+  });
+
   it("reports an unreachable broker as a retryable failure instead of throwing", async () => {
     const publisher = closer.add(
-      createDecisionPublisher({ brokers: "127.0.0.1:1", topic: randomName("nowhere"), logger: silentLogger() }),
+      createEventPublisher({ brokers: "127.0.0.1:1", topic: randomName("nowhere"), logger: silentLogger() }),
     );
-    const res = await publisher.publish([decisionEvent("checkout", 0)]);
+    const res = await publisher.send(records([decisionEvent("checkout", 0)]));
     expect(res).toMatchObject({ ok: false, retryable: true });
+  });
+
+  it("refuses to send once closed", async () => {
+    const publisher = createEventPublisher({ brokers: "127.0.0.1:1", logger: silentLogger() });
+    await publisher.close();
+    expect(await publisher.send(records([decisionEvent("checkout", 0)]))).toMatchObject({
+      ok: false,
+      retryable: false,
+    });
   });
 });
