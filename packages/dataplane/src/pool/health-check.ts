@@ -6,7 +6,7 @@
 import type { Clock } from "../clock.js";
 import type { Host } from "../host.js";
 import type { PooledConnection } from "./connection.js";
-import type { HealthResult, PoolSettings } from "./pool.js";
+import type { HealthResult, PoolSettings } from "./types.js";
 
 export async function checkOnConnection(
   conn: PooledConnection,

@@ -2,84 +2,40 @@
  * Per-endpoint connection pool with a warm floor, asynchronous refill, circuit breakers,
  * health checks on pooled connections, and graceful drain (DESIGN.md section 2).
  *
- * O(1) request path (issue #15; the LB scores every candidate's pool on every pick): idle
- * connections on a LIFO stack (the most recently used first, so older ones stay idle and the
- * sweep trims them, and h2 connections fill before another is used), the idle total a counter
- * written only by #markIdle/#markBusy, waiters in a WaiterQueue with one timer per pool.
- * Opening counts connections already connecting and the requests waiting for them, and at
- * most MAX_CONNECTING connects per endpoint run at once (a burst of TLS handshakes on a
- * saturated proxy makes every one of them slower).
+ * O(1) request path (issue #15; the LB scores every candidate's pool on every pick): the
+ * connections and their counters are a ConnectionSet, waiters a WaiterQueue with one timer
+ * per pool. Opening counts connections already connecting and the requests waiting for them,
+ * and at most MAX_CONNECTING connects per endpoint run at once (a burst of TLS handshakes on
+ * a saturated proxy makes every one of them slower). Connects: opener.ts; the warm floor and
+ * refill backoff: warm-floor.ts; warm-up and the active check: warm.ts.
  */
-import type { HealthCheckConfig, PoolConfig, TlsConfig } from "@meshtune/contracts";
 import type { Clock, TimerHandle } from "../clock.js";
 import type { Host, PoolView } from "../host.js";
-import { type ConnectFailureCause, type ConnectGate, type ConnectTarget, openConnection } from "./connect.js";
 import { PooledConnection } from "./connection.js";
+import { ConnectionSet } from "./connection-set.js";
 import { checkOnConnection } from "./health-check.js";
-import { type PoolWaiter, WaiterQueue } from "./waiters.js";
+import { ConnectionOpener } from "./opener.js";
+import type { AcquireResult, AcquireWaiter, ConnectPurpose, HealthResult, PoolEvent, PoolSettings } from "./types.js";
+import { MAX_CONNECTING } from "./types.js";
+import { acquirePromise, WaiterQueue } from "./waiters.js";
+import { checkPoolHealth, type PoolInternals, warmConnections } from "./warm.js";
+import { WarmFloor } from "./warm-floor.js";
 
-/** A connection the peer closes within this long of opening counts as churn. */
-const EARLY_CLOSE_MS = 1_000;
-const REFILL_BACKOFF_MS = 100;
-const MAX_REFILL_BACKOFF_MS = 10_000;
-/** Concurrent connects per endpoint (demand, refill, scale-up; warm-up plans its own). */
-export const MAX_CONNECTING = 4;
-
-export type ConnectPurpose = "warmup" | "refill" | "demand" | "health" | "scale";
-
-export type PoolEvent =
-  | { type: "connect_ok"; connectMs: number; protocol: "h1" | "h2"; tlsResumed: boolean; purpose: ConnectPurpose }
-  | { type: "connect_failed"; cause: ConnectFailureCause; message: string; connectMs: number; purpose: ConnectPurpose }
-  | { type: "warmup"; outcome: "ready" | "connect_failed" | "health_failed"; detail: string }
-  | { type: "health"; ok: boolean; status?: number; detail: string; latencyMs: number }
-  | { type: "overflow"; kind: "connections" | "pending" }
-  | { type: "connection_lost"; livedMs: number; requests: number };
-
-export type AcquireResult =
-  | { ok: true; conn: PooledConnection; waitedMs: number; reused: boolean }
-  | { ok: false; reason: "overflow" | "pending_timeout" | "connect_failed" | "draining" | "aborted"; detail: string };
-
-export type HealthResult = { ok: boolean; status?: number; detail: string; latencyMs: number };
-
-export interface PoolSettings {
-  pool: PoolConfig;
-  tls: TlsConfig;
-  healthCheck: HealthCheckConfig;
-  /** PEM CA bundle read from tls.caFile by the caller (the data plane does no file I/O). */
-  ca?: string | Buffer;
-  /** h2 streams per connection. */
-  maxStreams?: number;
-  /** One TLS context per cluster (CA parsed once), and its bound on concurrent handshakes. */
-  tlsContext?: ConnectTarget["secureContext"];
-  connectGate?: ConnectGate;
-}
-
-/** A request waiting for a connection; the forwarder's attempt object implements it (no closure per wait). */
-export interface AcquireWaiter extends PoolWaiter {
-  onAcquire(r: AcquireResult): void;
-}
+export * from "./types.js";
 
 export class ConnectionPool implements PoolView {
   readonly host: Host;
   #settings: PoolSettings;
   readonly #clock: Clock;
   readonly #onEvent: (ev: PoolEvent) => void;
-  readonly #conns = new Set<PooledConnection>();
-  /** Connections with spare capacity, most recently used on top (stale entries skipped lazily). */
-  readonly #stack: PooledConnection[] = [];
-  /** Connections with no request in flight; written only by #markIdle / #markBusy. */
-  #idle = 0;
-  /** Connections being opened (TCP/TLS, and for warm-up the on-connection health check). */
-  #connecting = 0;
+  readonly #conns = new ConnectionSet();
   readonly #waiters: WaiterQueue<AcquireWaiter>;
-  #tlsSession: Buffer | undefined;
+  readonly #opener: ConnectionOpener;
+  readonly #floor: WarmFloor;
+  readonly #internals: PoolInternals;
   #draining = false;
   #closed = false;
-  #warmTarget: number;
   #sweepTimer: TimerHandle | undefined;
-  #refillTimer: TimerHandle | undefined;
-  /** Consecutive early peer closes, for refill backoff. */
-  #churn = 0;
   /** Connections handed out on a request that had been used before (for the reuse ratio). */
   reusedCount = 0;
   newCount = 0;
@@ -89,7 +45,6 @@ export class ConnectionPool implements PoolView {
     this.#settings = settings;
     this.#clock = clock;
     this.#onEvent = onEvent;
-    this.#warmTarget = settings.pool.minWarm;
     this.#waiters = new WaiterQueue<AcquireWaiter>(
       clock,
       () => this.#settings.pool.pendingTimeoutMs,
@@ -100,18 +55,41 @@ export class ConnectionPool implements PoolView {
           detail: `no connection within ${this.#settings.pool.pendingTimeoutMs} ms`,
         }),
     );
+    this.#opener = new ConnectionOpener(
+      host,
+      () => this.#settings,
+      clock,
+      onEvent,
+      (c) => this.#onConnectionClosed(c),
+    );
+    this.#floor = new WarmFloor(this, clock, settings.pool.minWarm, (purpose) => this.#open(purpose));
+    const pool = this;
+    this.#internals = {
+      conns: this.#conns,
+      get draining() {
+        return pool.#draining;
+      },
+      get maxConnections() {
+        return pool.maxConnections;
+      },
+      open: (purpose) => this.#opener.open(purpose),
+      admit: (conn) => this.#admit(conn),
+      release: (conn) => this.release(conn),
+      healthOn: (conn) => this.#healthOn(conn),
+      emit: onEvent,
+    };
     this.#scheduleSweep();
   }
 
-  // ---- PoolView (O(1): one counter, the rest derived) ----
+  // ---- PoolView (O(1): counters, the rest derived) ----
   get idle(): number {
-    return this.#idle;
+    return this.#conns.idle;
   }
   get active(): number {
-    return this.#conns.size - this.#idle;
+    return this.#conns.size - this.#conns.idle;
   }
   get connecting(): number {
-    return this.#connecting;
+    return this.#conns.connecting;
   }
   get pending(): number {
     return this.#waiters.size;
@@ -120,13 +98,13 @@ export class ConnectionPool implements PoolView {
     return this.#settings.pool.maxConnections;
   }
   get total(): number {
-    return this.#conns.size + this.#connecting;
+    return this.#conns.total;
   }
   get draining(): boolean {
     return this.#draining;
   }
   get warmTarget(): number {
-    return this.#warmTarget;
+    return this.#floor.target;
   }
   get settings(): PoolSettings {
     return this.#settings;
@@ -144,8 +122,7 @@ export class ConnectionPool implements PoolView {
    * predictive scaler (issue #5), lowered again by them. Opening is asynchronous.
    */
   setWarmTarget(n: number): void {
-    this.#warmTarget = Math.max(0, Math.min(n, this.maxConnections));
-    this.#fillToTarget("scale");
+    this.#floor.set(n);
   }
 
   // ---- acquire / release ----
@@ -156,7 +133,7 @@ export class ConnectionPool implements PoolView {
    */
   acquireFor(w: AcquireWaiter): AcquireResult | undefined {
     if (this.#draining || this.#closed) return { ok: false, reason: "draining", detail: "endpoint is draining" };
-    const conn = this.#pickIdle();
+    const conn = this.#conns.pickIdle();
     if (conn) {
       this.#checkout(conn);
       return { ok: true, conn, waitedMs: 0, reused: conn.requests > 0 };
@@ -178,21 +155,7 @@ export class ConnectionPool implements PoolView {
 
   /** Promise form (tests, tools): one small waiter object per call; aborting leaves the queue. */
   acquire(signal?: AbortSignal): Promise<AcquireResult> | AcquireResult {
-    let resolve!: (r: AcquireResult) => void;
-    const promise = new Promise<AcquireResult>((r) => {
-      resolve = r;
-    });
-    const w: AcquireWaiter = { enqueuedAt: 0, queued: false, onAcquire: (r) => resolve(r) };
-    const now = this.acquireFor(w);
-    if (now) return now;
-    signal?.addEventListener(
-      "abort",
-      () => {
-        if (this.cancel(w)) resolve({ ok: false, reason: "aborted", detail: "client went away" });
-      },
-      { once: true },
-    );
-    return promise;
+    return acquirePromise(this, signal);
   }
 
   release(conn: PooledConnection): void {
@@ -206,57 +169,24 @@ export class ConnectionPool implements PoolView {
       if (conn.inFlight === 0) void conn.closeGracefully();
       return;
     }
-    if (conn.inFlight === 0) this.#markIdle(conn);
-    if (!conn.stacked && conn.hasCapacity) {
-      conn.stacked = true;
-      this.#stack.push(conn);
-    }
+    if (conn.inFlight === 0) this.#conns.markIdle(conn);
+    this.#conns.restack(conn);
     this.#serveWaiters();
   }
 
-  #markIdle(c: PooledConnection): void {
-    if (!c.countedIdle && !c.closed) {
-      c.countedIdle = true;
-      this.#idle++;
-    }
-  }
-
-  #markBusy(c: PooledConnection): void {
-    if (c.countedIdle) {
-      c.countedIdle = false;
-      this.#idle--;
-    }
-  }
-
-  #pickIdle(): PooledConnection | undefined {
-    const st = this.#stack;
-    while (st.length > 0) {
-      const c = st[st.length - 1]!;
-      if (c.hasCapacity) return c;
-      st.pop();
-      c.stacked = false;
-    }
-    return undefined;
-  }
-
   #checkout(conn: PooledConnection): void {
-    conn.inFlight++;
-    this.#markBusy(conn);
-    if (conn.inFlight >= conn.capacity && conn.stacked && this.#stack[this.#stack.length - 1] === conn) {
-      this.#stack.pop();
-      conn.stacked = false;
-    }
+    this.#conns.take(conn);
     conn.lastUsedAt = this.#clock.now();
     if (conn.requests > 0) this.reusedCount++;
     else this.newCount++;
     // Runtime refill (seed step 4): when idle connections fall below the threshold, open
     // more asynchronously while this request is served; connections already opening count.
-    if (this.#idle + this.#connecting < this.#settings.pool.refillThreshold) this.#open("refill", true);
+    if (this.#conns.idle + this.#conns.connecting < this.#settings.pool.refillThreshold) this.#open("refill", true);
   }
 
   #serveWaiters(): void {
     while (this.#waiters.size > 0) {
-      const conn = this.#pickIdle();
+      const conn = this.#conns.pickIdle();
       if (!conn) return;
       const w = this.#waiters.shift();
       if (!w) return;
@@ -268,8 +198,8 @@ export class ConnectionPool implements PoolView {
   /** Open connections for waiters not covered by connections already opening. */
   #openForWaiters(): void {
     while (
-      this.#connecting < this.#waiters.size &&
-      this.#connecting < MAX_CONNECTING &&
+      this.#conns.connecting < this.#waiters.size &&
+      this.#conns.connecting < MAX_CONNECTING &&
       this.total < this.maxConnections &&
       !this.#draining &&
       !this.#closed
@@ -288,68 +218,12 @@ export class ConnectionPool implements PoolView {
 
   // ---- opening connections ----
 
-  #origin(): string {
-    const tlsOn = this.#settings.tls.enabled;
-    const h = this.host.address.includes(":") ? `[${this.host.address}]` : this.host.address;
-    return `${tlsOn ? "https" : "http"}://${h}:${this.host.port}`;
-  }
-
-  /** Opens one connection; resolves to it (already in the pool) or to the failure. */
-  async #connect(purpose: ConnectPurpose): Promise<PooledConnection | { cause: ConnectFailureCause; message: string }> {
-    const s = this.#settings;
-    const servername = s.tls.enabled ? (this.host.sni ?? s.tls.sni ?? this.host.address) : undefined;
-    const r = await openConnection({
-      address: this.host.address,
-      port: this.host.port,
-      timeoutMs: s.pool.connectTimeoutMs,
-      clock: this.#clock,
-      secureContext: s.tlsContext,
-      gate: s.connectGate,
-      tls: s.tls.enabled
-        ? {
-            servername,
-            ca: s.ca,
-            rejectUnauthorized: s.tls.rejectUnauthorized,
-            alpn: s.tls.alpn,
-            session: s.tls.sessionReuse ? this.#tlsSession : undefined,
-            onSession: (sess) => {
-              if (s.tls.sessionReuse) this.#tlsSession = sess;
-            },
-          }
-        : undefined,
-    });
-    if (!r.ok) {
-      this.#onEvent({ type: "connect_failed", cause: r.cause, message: r.message, connectMs: r.connectMs, purpose });
-      return { cause: r.cause, message: r.message };
-    }
-    this.#onEvent({
-      type: "connect_ok",
-      connectMs: r.connectMs,
-      protocol: r.protocol,
-      tlsResumed: r.tlsResumed,
-      purpose,
-    });
-    return new PooledConnection({
-      origin: this.#origin(),
-      socket: r.socket,
-      protocol: r.protocol,
-      connectMs: r.connectMs,
-      now: this.#clock.now(),
-      maxStreams: s.maxStreams ?? 100,
-      servername,
-      onClose: (c) => this.#onConnectionClosed(c),
-    });
-  }
-
   #admit(conn: PooledConnection): void {
     if (this.#closed || (this.#draining && this.#waiters.size === 0)) {
       conn.retire();
       return;
     }
     this.#conns.add(conn);
-    this.#markIdle(conn);
-    conn.stacked = true;
-    this.#stack.push(conn);
     this.#serveWaiters();
   }
 
@@ -357,133 +231,46 @@ export class ConnectionPool implements PoolView {
   #open(purpose: ConnectPurpose, onlyIfRoom = false): void {
     if (this.#draining || this.#closed) return;
     if (onlyIfRoom && this.total >= this.maxConnections) return;
-    if (this.#connecting >= MAX_CONNECTING) return;
-    this.#connecting++;
-    void this.#connect(purpose).then((res) => {
-      this.#connecting--;
+    if (this.#conns.connecting >= MAX_CONNECTING) return;
+    this.#conns.beginOpen();
+    void this.#opener.open(purpose).then((res) => {
+      this.#conns.endOpen();
       if (res instanceof PooledConnection) this.#admit(res);
-      else if (this.#conns.size === 0 && this.#connecting === 0) this.#failWaiters(this.#waiters.size, res.message);
+      else if (this.#conns.size === 0 && this.#conns.connecting === 0)
+        this.#failWaiters(this.#waiters.size, res.message);
       else this.#failWaiters(1, res.message);
       // Capped above: carry on with whatever is still wanted.
       this.#openForWaiters();
-      if (purpose === "scale" || purpose === "refill") this.#fillToTarget(purpose);
+      if (purpose === "scale" || purpose === "refill") this.#floor.fill(purpose);
     });
   }
 
-  /**
-   * A connection closed. When the peer closed it soon after it opened, refilling at once
-   * would hammer an upstream that accepts and then drops connections (review finding #3):
-   * back off exponentially and report it as a local-origin failure instead.
-   */
+  /** A connection closed: refill, after a backoff when the peer dropped it early (warm-floor.ts). */
   #onConnectionClosed(c: PooledConnection): void {
     this.#conns.delete(c);
-    this.#markBusy(c);
     if (this.#draining || this.#closed) return;
-    const lived = this.#clock.now() - c.createdAt;
-    if (!c.closedByPool && lived < EARLY_CLOSE_MS) {
-      this.#churn = Math.min(this.#churn + 1, 10);
-      this.#onEvent({ type: "connection_lost", livedMs: lived, requests: c.requests });
-      if (this.#refillTimer) return;
-      const delay = Math.min(MAX_REFILL_BACKOFF_MS, REFILL_BACKOFF_MS * 2 ** (this.#churn - 1));
-      this.#refillTimer = this.#clock.setTimeout(() => {
-        this.#refillTimer = undefined;
-        if (!this.#draining && !this.#closed) this.#fillToTarget("refill");
-      }, delay);
-      return;
-    }
-    if (lived >= EARLY_CLOSE_MS) this.#churn = 0;
-    this.#fillToTarget("refill");
+    this.#floor.closed(
+      c,
+      () => !this.#draining && !this.#closed,
+      (livedMs) => this.#onEvent({ type: "connection_lost", livedMs, requests: c.requests }),
+    );
   }
 
-  #fillToTarget(purpose: ConnectPurpose): void {
-    // A host taken out (failed warm-up, health check, ejection, drain) is not kept warm: its
-    // connections would only be refilled as fast as they fail. Warm-up re-warms it on recovery.
-    if (!this.host.available) return;
-    const want = Math.min(this.#warmTarget, this.maxConnections) - this.total;
-    for (let i = 0; i < want && this.#connecting < MAX_CONNECTING; i++) this.#open(purpose);
-  }
+  // ---- warm-up and health (warm.ts) ----
 
-  // ---- warm-up and health ----
-
-  /**
-   * Pre-connects up to `target` connections and, when asked, runs the health check on each
-   * new connection; only connections that pass join the pool (seed step 4).
-   */
+  /** Pre-connects up to `target` connections (health-checked when asked); only those that pass join. */
   async warm(
     target: number,
     opts: { healthCheck: boolean },
   ): Promise<{ ready: number; failed: number; failures: string[] }> {
-    this.#warmTarget = Math.max(this.#warmTarget, Math.min(target, this.maxConnections));
+    this.#floor.raise(target);
     const n = Math.max(0, Math.min(target, this.maxConnections) - this.total);
-    const failures: string[] = [];
-    let ready = 0;
-    await Promise.all(
-      Array.from({ length: n }, async () => {
-        this.#connecting++;
-        try {
-          const res = await this.#connect("warmup");
-          if (!(res instanceof PooledConnection)) {
-            failures.push(`connect ${res.cause}: ${res.message}`);
-            this.#onEvent({ type: "warmup", outcome: "connect_failed", detail: `${res.cause}: ${res.message}` });
-            return;
-          }
-          if (opts.healthCheck) {
-            const hc = await this.#healthOn(res);
-            if (!hc.ok) {
-              res.retire();
-              failures.push(`health check: ${hc.detail}`);
-              this.#onEvent({ type: "warmup", outcome: "health_failed", detail: hc.detail });
-              return;
-            }
-          }
-          ready++;
-          this.#onEvent({ type: "warmup", outcome: "ready", detail: `connected in ${res.connectMs.toFixed(1)} ms` });
-          this.#admit(res);
-        } finally {
-          this.#connecting--;
-        }
-      }),
-    );
-    return { ready, failed: failures.length, failures };
+    return warmConnections(this.#internals, n, opts.healthCheck);
   }
 
-  /**
-   * Active health check, run on an idle pooled connection where there is one (so the check
-   * also proves the connections requests will use), else on a new connection that then
-   * stays in the pool as a warm one.
-   */
-  async checkHealth(): Promise<HealthResult> {
-    let conn = this.#draining ? undefined : this.#pickIdle();
-    if (conn) {
-      conn.inFlight++;
-      this.#markBusy(conn);
-      if (!conn.hasCapacity && this.#stack[this.#stack.length - 1] === conn) {
-        this.#stack.pop();
-        conn.stacked = false;
-      }
-      try {
-        return await this.#healthOn(conn);
-      } finally {
-        this.release(conn);
-      }
-    }
-    this.#connecting++;
-    let res: PooledConnection | { cause: ConnectFailureCause; message: string };
-    try {
-      res = await this.#connect("health");
-    } finally {
-      this.#connecting--;
-    }
-    if (!(res instanceof PooledConnection)) {
-      const r = { ok: false, detail: `connect ${res.cause}: ${res.message}`, latencyMs: 0 };
-      this.#onEvent({ type: "health", ...r });
-      return r;
-    }
-    conn = res;
-    const r = await this.#healthOn(conn);
-    if (r.ok && this.total < this.maxConnections) this.#admit(conn);
-    else conn.retire();
-    return r;
+  /** Active health check on an idle pooled connection, else on a new one kept warm if it passes. */
+  checkHealth(): Promise<HealthResult> {
+    return checkPoolHealth(this.#internals);
   }
 
   async #healthOn(conn: PooledConnection): Promise<HealthResult> {
@@ -497,24 +284,10 @@ export class ConnectionPool implements PoolView {
   #scheduleSweep(): void {
     const every = Math.max(100, Math.floor(this.#settings.pool.idleTimeoutMs / 2));
     this.#sweepTimer = this.#clock.setTimeout(() => {
-      this.#sweep();
+      // Close connections idle longer than idleTimeoutMs, keeping the warm floor.
+      this.#conns.sweep(this.#clock.now(), this.#settings.pool.idleTimeoutMs, this.#floor.target);
       if (!this.#closed) this.#scheduleSweep();
     }, every);
-  }
-
-  /** Close connections idle longer than idleTimeoutMs, keeping the warm floor. */
-  #sweep(): void {
-    const now = this.#clock.now();
-    const idleTimeout = this.#settings.pool.idleTimeoutMs;
-    let keep = this.#conns.size;
-    const idle = [...this.#conns].filter((c) => c.inFlight === 0).sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-    for (const c of idle) {
-      if (keep <= this.#warmTarget) break;
-      if (now - c.lastUsedAt >= idleTimeout) {
-        c.retire();
-        keep--;
-      }
-    }
   }
 
   /**
@@ -524,21 +297,7 @@ export class ConnectionPool implements PoolView {
    */
   async drain(timeoutMs: number): Promise<{ forced: number }> {
     this.#draining = true;
-    const conns = [...this.#conns];
-    let forced = 0;
-    const graceful = Promise.all(conns.map((c) => c.closeGracefully()));
-    let timer: TimerHandle | undefined;
-    const deadline = new Promise<"timeout">((r) => {
-      timer = this.#clock.setTimeout(() => r("timeout"), timeoutMs);
-    });
-    const outcome = await Promise.race([graceful.then(() => "done" as const), deadline]);
-    timer?.cancel();
-    if (outcome === "timeout") {
-      for (const c of this.#conns) {
-        forced++;
-        c.retire();
-      }
-    }
+    const forced = await this.#conns.closeAll(this.#clock, timeoutMs);
     this.close();
     return { forced };
   }
@@ -547,19 +306,13 @@ export class ConnectionPool implements PoolView {
     if (this.#closed) return;
     this.#closed = true;
     this.#sweepTimer?.cancel();
-    this.#refillTimer?.cancel();
+    this.#floor.cancel();
     for (const w of this.#waiters.drain()) w.onAcquire({ ok: false, reason: "draining", detail: "pool closed" });
-    for (const c of [...this.#conns]) c.retire();
+    this.#conns.retireAll();
   }
 
   /** Per-connection detail for /clusters. */
   describe(): { id: number; protocol: string; state: string; requests: number; inFlight: number }[] {
-    return [...this.#conns].map((c) => ({
-      id: c.id,
-      protocol: c.protocol,
-      state: c.state,
-      requests: c.requests,
-      inFlight: c.inFlight,
-    }));
+    return this.#conns.describe();
   }
 }

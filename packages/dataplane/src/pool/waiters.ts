@@ -8,6 +8,7 @@
  * when it fires it expires every waiter that is due and re-arms for the next one.
  */
 import type { Clock, TimerHandle } from "../clock.js";
+import type { AcquireResult, AcquireWaiter } from "./types.js";
 
 /** What the pool needs from a waiting request; the request's own attempt object implements it. */
 export interface PoolWaiter {
@@ -15,6 +16,31 @@ export interface PoolWaiter {
   enqueuedAt: number;
   /** Set by the queue: true while waiting (cleared when served, expired or cancelled). */
   queued: boolean;
+}
+
+/**
+ * Promise form of ConnectionPool.acquireFor (tests, tools): one small waiter object per call;
+ * aborting leaves the queue.
+ */
+export function acquirePromise(
+  pool: { acquireFor(w: AcquireWaiter): AcquireResult | undefined; cancel(w: AcquireWaiter): boolean },
+  signal?: AbortSignal,
+): Promise<AcquireResult> | AcquireResult {
+  let resolve!: (r: AcquireResult) => void;
+  const promise = new Promise<AcquireResult>((r) => {
+    resolve = r;
+  });
+  const w: AcquireWaiter = { enqueuedAt: 0, queued: false, onAcquire: (r) => resolve(r) };
+  const now = pool.acquireFor(w);
+  if (now) return now;
+  signal?.addEventListener(
+    "abort",
+    () => {
+      if (pool.cancel(w)) resolve({ ok: false, reason: "aborted", detail: "client went away" });
+    },
+    { once: true },
+  );
+  return promise;
 }
 
 const COMPACT_AT = 1024;
