@@ -6,9 +6,10 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { findPrometheusBinary } from "@meshtune/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROMETHEUS_FILES } from "../src/render.js";
-import { findPromBinary, REPO_ROOT } from "./prometheus-bin.js";
+import { REPO_ROOT } from "./prometheus-bin.js";
 
 function promtool(bin: string, args: string[]) {
   const r = spawnSync(bin, args, { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 });
@@ -18,7 +19,7 @@ function promtool(bin: string, args: string[]) {
 describe("infra/prometheus with promtool", () => {
   let bin = "";
   beforeAll(() => {
-    bin = findPromBinary("promtool");
+    bin = findPrometheusBinary("promtool");
   }, 300_000);
 
   it("accepts prometheus.yml and the rule files it loads", () => {

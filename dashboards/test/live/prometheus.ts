@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "@meshtune/testkit";
+import { findPrometheusBinary, freePort } from "@meshtune/testkit";
 import { stringify } from "yaml";
 import { PROMETHEUS_FILES } from "../../src/render.js";
-import { findPromBinary, REPO_ROOT } from "../prometheus-bin.js";
+import { REPO_ROOT } from "../prometheus-bin.js";
 import { type Proc, start, waitFor } from "./processes.js";
 
 export interface Target {
@@ -39,7 +39,7 @@ export async function startPrometheus(targets: Target[]): Promise<Prometheus> {
   };
   writeFileSync(join(dir, "prometheus.yml"), stringify(config));
   const port = await freePort();
-  const proc = start("prometheus", findPromBinary("prometheus"), [
+  const proc = start("prometheus", findPrometheusBinary("prometheus"), [
     `--config.file=${join(dir, "prometheus.yml")}`,
     `--storage.tsdb.path=${join(dir, "data")}`,
     `--web.listen-address=127.0.0.1:${port}`,

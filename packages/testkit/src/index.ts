@@ -12,6 +12,11 @@ export {
 export { type LoadStage, type RateSchedule, scheduleFromStages, stepRps } from "./loadgen/schedule.js";
 export { freePort, stopChild } from "./process.js";
 export {
+  type FindPrometheusBinaryOptions,
+  findPrometheusBinary,
+  type PrometheusBinary,
+} from "./prometheus-bin.js";
+export {
   type RedisClusterHandle,
   type RedisClusterNode,
   type StartRedisClusterOptions,

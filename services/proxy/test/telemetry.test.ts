@@ -4,16 +4,12 @@
  * their attributes, parent/child links, trace context reaching the upstream, metric values
  * after known traffic, and /metrics accepted by `promtool check metrics`.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ATTR, CONFIG_API_VERSION, LABEL, PROXY_METRICS, PROXY_SPANS, type SimConfigInput } from "@meshtune/contracts";
 import { EgressProxy } from "@meshtune/dataplane";
-import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
+import { findPrometheusBinary, type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { SpanKind } from "@opentelemetry/api";
 import {
   AggregationTemporality,
@@ -406,48 +402,10 @@ describe("metrics", () => {
   });
 });
 
-// ---- promtool ----
-
-const here = dirname(fileURLToPath(import.meta.url));
-const promtoolCache = join(here, "..", "node_modules", ".cache", "promtool");
-
-/**
- * promtool from Debian's prometheus package: on PATH or /usr/bin, else the package is fetched
- * with apt-get (download only: no daemon gets installed or started) and promtool extracted
- * into node_modules/.cache. Throws — the test fails, never skips — when none of that works.
- */
-function findPromtool(): string {
-  for (const p of [process.env.PROMTOOL, "/usr/bin/promtool", join(promtoolCache, "usr", "bin", "promtool")]) {
-    if (p && existsSync(p)) return p;
-  }
-  const onPath = spawnSync("sh", ["-c", "command -v promtool"], { encoding: "utf8" });
-  if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const dl = mkdtempSync(join(tmpdir(), "promtool-"));
-  try {
-    const download = () =>
-      spawnSync("apt-get", ["download", "prometheus"], { cwd: dl, encoding: "utf8", timeout: 240_000 });
-    let r = download();
-    if (r.status !== 0) {
-      spawnSync("apt-get", ["update"], { encoding: "utf8", timeout: 240_000 });
-      r = download();
-    }
-    const deb = readdirSync(dl).find((f) => f.endsWith(".deb"));
-    if (r.status !== 0 || !deb)
-      throw new Error(`promtool not found and 'apt-get download prometheus' failed: ${r.error?.message ?? r.stderr}`);
-    mkdirSync(promtoolCache, { recursive: true });
-    execFileSync("dpkg-deb", ["-x", join(dl, deb), promtoolCache]);
-  } finally {
-    rmSync(dl, { recursive: true, force: true });
-  }
-  const p = join(promtoolCache, "usr", "bin", "promtool");
-  if (!existsSync(p)) throw new Error("the prometheus package did not contain usr/bin/promtool");
-  return p;
-}
-
 describe("/metrics on the admin port", () => {
   let promtool = "";
   beforeAll(() => {
-    promtool = findPromtool();
+    promtool = findPrometheusBinary("promtool");
   }, 300_000);
 
   it("serves every catalog metric in Prometheus text format that passes promtool check metrics", async () => {
