@@ -40,7 +40,7 @@ async function validate(files: string[]): Promise<number> {
     console.error("meshtune validate: give one or more YAML files");
     return 2;
   }
-  const { loadProxyConfigFile, readYamlFile } = await import("@meshtune/proxy");
+  const { loadProxyConfigFile, readYamlFile } = await import("@meshtune/proxy/config-file");
   let failed = 0;
   for (const f of files) {
     try {
@@ -73,7 +73,9 @@ async function main(argv: string[]): Promise<number> {
       console.log("meshtune 0.1.0");
       return 0;
     case "proxy":
-      return (await import("@meshtune/proxy")).runProxy(rest);
+      // The subpath, not the package index: the index also exports the control client, whose
+      // Redis/Kafka adapters a proxy without --redis-url does not need in memory (issue #15).
+      return (await import("@meshtune/proxy/run")).runProxy(rest);
     case "sim":
       return (await import("@meshtune/testkit")).runSimCli(rest);
     case "validate":

@@ -20,8 +20,9 @@ import {
 } from "@meshtune/dataplane";
 import pino from "pino";
 import { readYamlFile } from "./config-file.js";
-import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings, startProxyControl } from "./control/index.js";
-import { ProxyTelemetry, resolveTelemetrySettings, TELEMETRY_DEFAULTS } from "./telemetry/index.js";
+// Light modules only: the telemetry SDK and the control client are imported when enabled.
+import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings } from "./control/options.js";
+import { resolveTelemetrySettings, TELEMETRY_DEFAULTS } from "./telemetry/config.js";
 
 export const PROXY_HELP = `Usage: meshtune proxy --config FILE [options]
 
@@ -120,7 +121,10 @@ export async function runProxy(argv: string[]): Promise<number> {
     return 2;
   }
   if (workers > 1 && wid === undefined) return runPrimary(raw, file, id, workers, log);
-  const telemetry = tset.value.enabled
+  // Loaded only when on: the OpenTelemetry SDK is ~15 MiB of heap a proxy run with
+  // --no-telemetry does not need (issue #15, RSS goal).
+  const { ProxyTelemetry } = tset.value.enabled ? await import("./telemetry/index.js") : { ProxyTelemetry: undefined };
+  const telemetry = ProxyTelemetry
     ? new ProxyTelemetry({
         instanceId: wid === undefined ? id : `${id}-w${wid}`,
         zone: typeof rawProxy?.zone === "string" ? rawProxy.zone : undefined,
@@ -189,7 +193,9 @@ export async function runProxy(argv: string[]): Promise<number> {
   const a = proxy.adminAddress;
   log.info({ listener: `${l?.address}:${l?.port}`, admin: `${a?.address}:${a?.port}`, id: proxy.id }, "proxy ready");
   const controlClient = control.value
-    ? await startProxyControl(proxy, control.value, log, (kind) => telemetry?.controlRefused(kind))
+    ? await (await import("./control/start.js")).startProxyControl(proxy, control.value, log, (kind) =>
+        telemetry?.controlRefused(kind),
+      )
     : undefined;
   controlRead = true; // the stored snapshots were applied, or Redis did not answer within the start wait
 

@@ -1,12 +1,13 @@
 /**
  * `meshtune proxy` flags and environment for the config client (issue #11). Without a Redis
- * URL the proxy runs on its file config alone, as before.
+ * URL the proxy runs on its file config alone, as before. Light on purpose: the client itself
+ * (ioredis and the adapters) lives in start.ts and is loaded only when a Redis URL is given
+ * (issue #15: a proxy without a control plane does not carry it in memory).
  */
 import { readFileSync } from "node:fs";
-import { type Logger, parseSigningKeys, type RefusalKind, redactUrl, type SigningKey } from "@meshtune/adapters";
+import type { SigningKey } from "@meshtune/adapters";
+import { parseSigningKeys } from "@meshtune/adapters/signing";
 import { DEFAULT_PREFIX } from "@meshtune/contracts";
-import type { EgressProxy } from "@meshtune/dataplane";
-import { type ControlClient, startControlClient } from "./client.js";
 
 export const CONTROL_HELP = `      --redis-url URL   Follow the tuner's signed control snapshots in Redis (env MESHTUNE_REDIS_URL;
                         default: none, the proxy runs on its config file alone)
@@ -69,26 +70,4 @@ export function resolveControlSettings(
       checkIntervalMs: interval,
     },
   };
-}
-
-/** Starts the config client for a started proxy; never logs the key or the URL's password. */
-export function startProxyControl(
-  proxy: EgressProxy,
-  s: ControlSettings,
-  logger: Logger,
-  onRefused?: (kind: RefusalKind) => void,
-): Promise<ControlClient> {
-  logger.info({ redis: redactUrl(s.redisUrl), signed: s.keys.length > 0 }, "following control snapshots");
-  return startControlClient(
-    { clusters: () => [...proxy.clusters.keys()], applyControl: (input) => proxy.applyControl(input) },
-    {
-      redisUrl: s.redisUrl,
-      prefix: s.prefix,
-      proxyId: proxy.id,
-      keys: s.keys,
-      checkIntervalMs: s.checkIntervalMs,
-      logger: logger.child({ component: "control" }),
-      onRefused,
-    },
-  );
 }
