@@ -4,6 +4,7 @@
  */
 import { fmt, type Goal } from "../lib/run.js";
 import { pick } from "./common.js";
+import { LOCAL_ORIGIN_THRESHOLD } from "./tuner-fleet-systems.js";
 
 /** The goals, with every system's figure for the report's one table (`compare`). */
 export function goalsOf(
@@ -19,7 +20,7 @@ export function goalsOf(
   const last = (id: string) => pick(out[id], "deathToLastFailureMs") ?? null;
   const goals: (Goal & { compare?: Record<string, number | null | string> })[] = [
     {
-      goal: `${proxies} proxies, an endpoint dies mid-run: fleet-wide failed requests ≤ 1.5× one proxy's threshold`,
+      goal: `${proxies} proxies, an endpoint dies mid-run: fleet-wide failed requests ≤ 1.5× what one proxy alone lets fail`,
       system: "meshtune",
       target: `≤ 1.5 × one proxy alone (${fmt(perProxy, 1)}) = ${fmt(bound, 1)}`,
       value: tuned ?? null,
@@ -31,6 +32,25 @@ export function goalsOf(
         nginx: failed("nginx") ?? null,
         ratio: tuned !== undefined && perProxy ? Math.round((tuned / perProxy) * 100) / 100 : null,
         ratioOf: "÷ one proxy alone",
+      },
+    },
+    {
+      // DESIGN.md §8 read literally: "one proxy's threshold" is the failures one proxy must see
+      // before it ejects (consecutive local-origin failures, Envoy's default 5). The row above
+      // is the stricter reading: what a proxy alone actually lets its clients see is less than
+      // that (its pool's own refused reconnects count towards the threshold), 1 request here.
+      goal: `${proxies} proxies, an endpoint dies mid-run: fleet-wide failed requests ≤ 1.5× one proxy's ejection threshold (${LOCAL_ORIGIN_THRESHOLD} consecutive local-origin failures)`,
+      system: "meshtune",
+      target: `≤ 1.5 × ${LOCAL_ORIGIN_THRESHOLD} = ${1.5 * LOCAL_ORIGIN_THRESHOLD}`,
+      value: tuned ?? null,
+      met: tuned === undefined ? null : tuned <= 1.5 * LOCAL_ORIGIN_THRESHOLD,
+      note: "the literal reading of DESIGN.md §8; the row above compares with what one proxy alone measured",
+      compare: {
+        meshtune: tuned ?? null,
+        haproxy: failed("haproxy") ?? null,
+        nginx: failed("nginx") ?? null,
+        ratio: tuned !== undefined ? Math.round((tuned / LOCAL_ORIGIN_THRESHOLD) * 100) / 100 : null,
+        ratioOf: "÷ threshold",
       },
     },
     {
