@@ -104,6 +104,12 @@ export interface PoolConfig {
   maxConnectTimeoutMs: number;
   /** Connect samples in the long view before the timeout is tuned. */
   minConnectSamples: number;
+  /**
+   * Request attempts in the long view (all endpoints) before pool limits are tuned: with no
+   * traffic the concurrency figure is 0 and the limits would drop to minConnections on no
+   * evidence at all (seen in the demo: every cluster capped at 8 at start).
+   */
+  minAttemptSamples: number;
   concurrencyHeadroom: number;
   minConnections: number;
   maxConnections: number;
@@ -185,6 +191,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
     minConnectTimeoutMs: 250,
     maxConnectTimeoutMs: 10_000,
     minConnectSamples: 50,
+    minAttemptSamples: 200,
     concurrencyHeadroom: 2,
     minConnections: 8,
     maxConnections: 1024,

@@ -40,6 +40,18 @@ describe("connect timeout and pool limit tuning", () => {
     expect(next.decisions.filter((d) => d.kind === "set_pool_limits")).toEqual([]);
   });
 
+  test("no traffic is no evidence: pool limits are not tuned before 200 attempts in the long view", () => {
+    // The demo capped every cluster at 8 connections at start from a concurrency of 0.
+    const idle = run([{ endpoint: EP(0), ok: 0, connectMs: connects(5) }]);
+    expect(idle.decisions.filter((d) => d.kind === "set_pool_limits")).toEqual([]);
+    const few = run([{ endpoint: EP(0), ok: 150, meanLatencyMs: 100 }]);
+    expect(few.decisions.filter((d) => d.kind === "set_pool_limits")).toEqual([]);
+    const enough = run([{ endpoint: EP(0), ok: 250, meanLatencyMs: 100 }]).decisions.find(
+      (d) => d.kind === "set_pool_limits",
+    );
+    expect(enough?.inputs).toMatchObject({ attempts: 250 });
+  });
+
   test("pool limits follow the concurrency one proxy needs (Little's law + 3√L), × 2 headroom, at least 8", () => {
     const low = run([{ endpoint: EP(0), ok: 600, meanLatencyMs: 100 }]).decisions.find(
       (d) => d.kind === "set_pool_limits",

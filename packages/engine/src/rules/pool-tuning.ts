@@ -6,7 +6,8 @@
  *   maxConnectionsPerEndpoint = clamp(ceil(C × headroom), 8, 1024),  maxPendingRequests = same
  *   C = max over endpoints of the concurrency one proxy needs: L + 3√L with L = λ/proxies × W
  *       (Little's law; the Poisson 99.9 % bound), or (active + pending) per proxy when the pool
- *       already queues (in-flight snapshots of small integers are too noisy to size a pool on)
+ *       already queues (in-flight snapshots of small integers are too noisy to size a pool on);
+ *       nothing until the long view holds minAttemptSamples attempts (no traffic is no evidence)
  *
  * Why: a connect timeout shorter than the slow tail of a far-away service's handshakes fails
  * good connects; a much longer one makes every request to a black-holed endpoint wait for it
@@ -28,7 +29,7 @@ import { stabilise } from "./forecast.js";
 
 export interface PoolFigures {
   connect?: { samples: number; p99Ms: number; wantedMs: number };
-  concurrency?: { perProxy: number; endpoint: string; wanted: number };
+  concurrency?: { perProxy: number; endpoint: string; wanted: number; attempts: number };
 }
 
 function roundTimeout(ms: number): number {
@@ -59,10 +60,12 @@ function connectFigures(stats: ClusterStats, config: EngineConfig): PoolFigures[
 function concurrencyFigures(stats: ClusterStats, config: EngineConfig): PoolFigures["concurrency"] {
   const c = config.pool;
   let best: { perProxy: number; endpoint: string } | undefined;
+  let total = 0;
   for (const e of stats.endpoints.values()) {
     const l = e.long;
     if (!l || l.proxiesReporting === 0) continue;
     const attempts = Object.values(l.attempts).reduce((a: number, b) => a + (b ?? 0), 0);
+    total += attempts;
     const w = l.latency.count > 0 ? l.latency.sum / l.latency.count : 0;
     const little = (attempts / 60 / l.proxiesReporting) * w;
     // Concurrency of a Poisson arrival process with mean L stays under L + 3√L 99.9 % of the
@@ -71,12 +74,12 @@ function concurrencyFigures(stats: ClusterStats, config: EngineConfig): PoolFigu
     const perProxy = Math.max(little + 3 * Math.sqrt(little), queued);
     if (!best || perProxy > best.perProxy) best = { perProxy, endpoint: e.endpoint };
   }
-  if (!best) return undefined;
+  if (!best || total < c.minAttemptSamples) return undefined;
   const wanted = Math.min(
     c.maxConnections,
     Math.max(c.minConnections, Math.ceil(best.perProxy * c.concurrencyHeadroom)),
   );
-  return { ...best, perProxy: round(best.perProxy, 2), wanted };
+  return { ...best, perProxy: round(best.perProxy, 2), wanted, attempts: total };
 }
 
 /** Observation step: figures plus the stabilisation deques (state.cluster). */
@@ -143,6 +146,7 @@ export function poolRule(ctx: RuleContext, fig: PoolFigures): Proposal[] {
       inputs: {
         view: "long (60 s)",
         concurrencyPerProxy: fig.concurrency.perProxy,
+        attempts: fig.concurrency.attempts,
         busiestEndpoint: fig.concurrency.endpoint,
         clusterProxies: ctx.stats.proxies,
       },
@@ -151,7 +155,7 @@ export function poolRule(ctx: RuleContext, fig: PoolFigures): Proposal[] {
         maxPendingRequests: ctx.state.cluster.maxPending?.value ?? null,
       },
       after: { maxConnectionsPerEndpoint: nextMax, maxPendingRequests: nextMax },
-      confidence: 0.8,
+      confidence: Math.min(1, fig.concurrency.attempts / (c.minAttemptSamples * 4)),
       counterfactual: `Without it a burst of ${nextMax} concurrent requests per proxy would queue behind ${cur ?? "the configured"} connections (or be refused past the pending limit).`,
       effect: { type: "poolLimits", maxConnections: nextMax, maxPending: nextMax },
       direction: cur === undefined || nextMax > cur ? 1 : -1,
