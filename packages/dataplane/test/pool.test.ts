@@ -14,7 +14,7 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-async function setup(pool: Record<string, unknown>, endpoint: Record<string, unknown> = {}) {
+async function setup(pool: Record<string, unknown>, endpoint: Record<string, unknown> = {}, prime = false) {
   const s: Simulator = await sim([{ name: "a", ...endpoint }]);
   cleanup.push(() => s.close());
   const clock = new FakeClock();
@@ -24,7 +24,11 @@ async function setup(pool: Record<string, unknown>, endpoint: Record<string, unk
     pool,
   });
   const host = new Host({ address: "127.0.0.1", port: s.endpoints[0]!.port, weight: 1 }, 0);
-  const p = new ConnectionPool(host, { pool: cfg.pool, tls: cfg.tls, healthCheck: cfg.healthCheck }, clock);
+  const p = new ConnectionPool(
+    host,
+    { pool: cfg.pool, tls: cfg.tls, healthCheck: cfg.healthCheck, primeNewConnections: prime },
+    clock,
+  );
   cleanup.push(() => p.close());
   return { s, clock, p };
 }
@@ -47,6 +51,32 @@ describe("connection pool", () => {
     await eventually(() => p.idle === 2 && p.active === 1);
     expect(s.endpoints[0]!.stats().connectionsAccepted).toBe(3);
     p.release(a.conn);
+  });
+
+  it("primes connections opened ahead of demand with a health check, so no user request is a new connection's first", async () => {
+    // The endpoint reads a new connection's first request 50 ms late (a cold upstream worker).
+    const { s, p } = await setup({ minWarm: 0, refillThreshold: 0 }, { faults: { acceptDelayMs: 50 } }, true);
+    p.setWarmTarget(2);
+    await eventually(() => p.idle === 2);
+    expect(s.endpoints[0]!.stats().healthChecks).toBe(2);
+    // Both user requests reuse a connection that has already carried a request.
+    const [a, b] = [await p.acquire(), await p.acquire()];
+    expect([a.ok && a.reused, b.ok && b.reused]).toEqual([true, true]);
+    if (a.ok) p.release(a.conn);
+    if (b.ok) p.release(b.conn);
+  });
+
+  it("does not prime without the setting, nor hand over a connection whose priming check failed", async () => {
+    const plain = await setup({ minWarm: 0, refillThreshold: 0 });
+    plain.p.setWarmTarget(1);
+    await eventually(() => plain.p.idle === 1);
+    expect(plain.s.endpoints[0]!.stats().healthChecks).toBe(0);
+
+    const failing = await setup({ minWarm: 0, refillThreshold: 0 }, { faults: { health: { status: 503 } } }, true);
+    failing.p.setWarmTarget(1);
+    await eventually(() => failing.s.endpoints[0]!.stats().healthChecks === 1);
+    await eventually(() => failing.p.total === 0);
+    expect(failing.p.idle).toBe(0);
   });
 
   it("trims idle connections after idleTimeoutMs, never below the warm floor", async () => {

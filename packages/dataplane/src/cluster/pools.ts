@@ -44,6 +44,7 @@ export class ClusterPools {
       pool: c.pool,
       tls: c.tls,
       healthCheck: c.healthCheck,
+      primeNewConnections: c.warmup.enabled && c.warmup.healthCheckOnConnection,
       ca: this.#ca,
       tlsContext: this.#tlsContext,
       connectGate: this.#gate,

@@ -18,7 +18,7 @@ import { ConnectionOpener } from "./opener.js";
 import type { AcquireResult, AcquireWaiter, ConnectPurpose, HealthResult, PoolEvent, PoolSettings } from "./types.js";
 import { MAX_CONNECTING } from "./types.js";
 import { acquirePromise, WaiterQueue } from "./waiters.js";
-import { checkPoolHealth, type PoolInternals, warmConnections } from "./warm.js";
+import { checkPoolHealth, type PoolInternals, primeConnection, warmConnections } from "./warm.js";
 import { WarmFloor } from "./warm-floor.js";
 
 export * from "./types.js";
@@ -233,8 +233,16 @@ export class ConnectionPool implements PoolView {
     if (onlyIfRoom && this.total >= this.maxConnections) return;
     if (this.#conns.connecting >= MAX_CONNECTING) return;
     this.#conns.beginOpen();
-    void this.#opener.open(purpose).then((res) => {
+    void this.#opener.open(purpose).then(async (opened) => {
+      // Still counted as connecting while it is primed, so the floor does not open another.
+      const res =
+        opened instanceof PooledConnection && this.#primes(purpose)
+          ? await primeConnection(this.#internals, opened)
+          : opened;
       this.#conns.endOpen();
+      // A connection that failed its check is not replaced at once: refilling on every failed
+      // check would hammer a broken upstream; the next checkout or scaler tick tries again.
+      if (res === undefined) return this.#openForWaiters();
       if (res instanceof PooledConnection) this.#admit(res);
       else if (this.#conns.size === 0 && this.#conns.connecting === 0)
         this.#failWaiters(this.#waiters.size, res.message);
@@ -243,6 +251,15 @@ export class ConnectionPool implements PoolView {
       this.#openForWaiters();
       if (purpose === "scale" || purpose === "refill") this.#floor.fill(purpose);
     });
+  }
+
+  /** Prime a connection opened ahead of demand only while nobody waits for one (types.ts). */
+  #primes(purpose: ConnectPurpose): boolean {
+    return (
+      (purpose === "scale" || purpose === "refill") &&
+      this.#settings.primeNewConnections === true &&
+      this.#waiters.size === 0
+    );
   }
 
   /** A connection closed: refill, after a backoff when the peer dropped it early (warm-floor.ts). */

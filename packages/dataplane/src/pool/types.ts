@@ -34,6 +34,15 @@ export interface PoolSettings {
   /** One TLS context per cluster (CA parsed once), and its bound on concurrent handshakes. */
   tlsContext?: ConnectTarget["secureContext"];
   connectGate?: ConnectGate;
+  /**
+   * Connections opened ahead of demand (scale-up, refill) carry one health-check request before
+   * a user request gets them, when no request is waiting: a server that is slow on a new
+   * connection's first read (cold worker, lazy accept) is then paid by the check, not by
+   * traffic — cold start at warm latency (issue #15; the plain-HTTP cold start was 2.11× warm
+   * in the 2026-12-02 full bench run while TLS, paid in the handshake, was 0.97×). The cluster
+   * sets it from warmup.healthCheckOnConnection.
+   */
+  primeNewConnections?: boolean;
 }
 
 /** A request waiting for a connection; the forwarder's attempt object implements it (no closure per wait). */

@@ -96,3 +96,15 @@ export async function checkPoolHealth(p: PoolInternals): Promise<HealthResult> {
   else conn.retire();
   return r;
 }
+
+/**
+ * One health-check request on a connection opened ahead of demand (PoolSettings
+ * .primeNewConnections): resolves to the connection, or to undefined after retiring it when
+ * the check failed.
+ */
+export async function primeConnection(p: PoolInternals, conn: PooledConnection): Promise<PooledConnection | undefined> {
+  const r = await p.healthOn(conn);
+  if (r.ok && !conn.closed) return conn;
+  conn.retire();
+  return undefined;
+}
