@@ -29,6 +29,22 @@ async function getJson(port: number, path: string) {
   return (await r.body.json()) as Record<string, unknown>;
 }
 
+/** Two workers of the fixture on `cfg`, stopped after the test; resolves to the primary's admin port. */
+async function startPrimary(cfg: unknown): Promise<number> {
+  const primary = new WorkerPrimary({
+    workers: 2,
+    exec: FIXTURE,
+    env: { MESHTUNE_TEST_CONFIG: JSON.stringify(cfg) },
+    admin: { host: "127.0.0.1", port: 0 },
+    id: "test",
+    drainTimeoutMs: 1_000,
+  });
+  defer(() => primary.stop());
+  await primary.start();
+  await eventually(() => primary.ready, 20_000);
+  return (primary.adminAddress as net.AddressInfo).port;
+}
+
 describe("multi-worker proxy", () => {
   it("serves on every worker, shares an ejection decided in one, and reports the whole proxy", async () => {
     const s = track(await sim([{ name: "a" }, { name: "b" }, { name: "c" }]));
@@ -43,18 +59,7 @@ describe("multi-worker proxy", () => {
       },
       { proxy: { listener: { port } } },
     );
-    const primary = new WorkerPrimary({
-      workers: 2,
-      exec: FIXTURE,
-      env: { MESHTUNE_TEST_CONFIG: JSON.stringify(cfg) },
-      admin: { host: "127.0.0.1", port: 0 },
-      id: "test",
-      drainTimeoutMs: 1_000,
-    });
-    defer(() => primary.stop());
-    await primary.start();
-    await eventually(() => primary.ready, 20_000);
-    const admin = (primary.adminAddress as net.AddressInfo).port;
+    const admin = await startPrimary(cfg);
     expect((await request(`http://127.0.0.1:${admin}/ready`)).statusCode).toBe(200);
 
     // A request reaches every worker: new connections until both have served (bounded).
@@ -107,18 +112,7 @@ describe("multi-worker proxy", () => {
       },
       { proxy: { listener: { port } } },
     );
-    const primary = new WorkerPrimary({
-      workers: 2,
-      exec: FIXTURE,
-      env: { MESHTUNE_TEST_CONFIG: JSON.stringify(cfg) },
-      admin: { host: "127.0.0.1", port: 0 },
-      id: "test",
-      drainTimeoutMs: 1_000,
-    });
-    defer(() => primary.stop());
-    await primary.start();
-    await eventually(() => primary.ready, 20_000);
-    const admin = (primary.adminAddress as net.AddressInfo).port;
+    const admin = await startPrimary(cfg);
     type HcEp = Ep & { health: { healthy: boolean; totalChecks: number } };
     const view = async () =>
       ((await getJson(admin, "/workers")).workers as WorkerView[]).map((w) =>
