@@ -103,6 +103,33 @@ describe("AdmissionControl", () => {
     a.close();
   });
 
+  it("rests the lag probe while the proxy is idle and restarts it with the next request", () => {
+    const clock = new FakeClock();
+    let inFlight = 2;
+    const a = new AdmissionControl(
+      settings,
+      clock,
+      () => 0,
+      () => inFlight,
+    );
+    a.start();
+    clock.advance(PROBE_MS * 5);
+    expect(a.probing).toBe(true);
+    inFlight = 0;
+    clock.advance(PROBE_MS * 2);
+    // Idle: no timer left to wake the process.
+    expect(a.probing).toBe(false);
+    expect(clock.pending).toBe(0);
+    expect(a.admit()).toEqual({ ok: true });
+    expect(a.probing).toBe(true);
+    // A request since the last probe keeps it running for one more probe even with nothing in flight.
+    clock.advance(PROBE_MS);
+    expect(a.probing).toBe(true);
+    a.close();
+    expect(a.admit()).toEqual({ ok: true });
+    expect(a.probing).toBe(false);
+  });
+
   it("does nothing when disabled", () => {
     const clock = new FakeClock();
     const a = new AdmissionControl(
