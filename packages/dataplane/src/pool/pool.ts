@@ -37,8 +37,8 @@ export class ConnectionPool implements PoolView {
   #closed = false;
   #sweepTimer: TimerHandle | undefined;
   /** Connections handed out on a request that had been used before (for the reuse ratio). */
-  reusedCount = 0;
-  newCount = 0;
+  #reused = 0;
+  #fresh = 0;
 
   constructor(host: Host, settings: PoolSettings, clock: Clock, onEvent: (ev: PoolEvent) => void = () => {}) {
     this.host = host;
@@ -82,6 +82,13 @@ export class ConnectionPool implements PoolView {
   }
 
   // ---- PoolView (O(1): counters, the rest derived) ----
+  /** Checkouts of a connection that had served before / of a new one (admin API). */
+  get reusedCount(): number {
+    return this.#reused;
+  }
+  get newCount(): number {
+    return this.#fresh;
+  }
   get idle(): number {
     return this.#conns.idle;
   }
@@ -177,8 +184,8 @@ export class ConnectionPool implements PoolView {
   #checkout(conn: PooledConnection): void {
     this.#conns.take(conn);
     conn.lastUsedAt = this.#clock.now();
-    if (conn.requests > 0) this.reusedCount++;
-    else this.newCount++;
+    if (conn.requests > 0) this.#reused++;
+    else this.#fresh++;
     // Runtime refill (seed step 4): when idle connections fall below the threshold, open
     // more asynchronously while this request is served; connections already opening count.
     if (this.#conns.idle + this.#conns.connecting < this.#settings.pool.refillThreshold) this.#open("refill", true);

@@ -51,9 +51,8 @@ export class AdmissionControl {
   #started = false;
   /** A request arrived since the last probe. */
   #seen = false;
-  /** Requests refused since start, by reason (admin API / telemetry). */
-  shedInFlight = 0;
-  shedLag = 0;
+  #shedInFlight = 0;
+  #shedLag = 0;
 
   constructor(settings: AdmissionSettings, clock: Clock, random: Random, inFlight: () => number) {
     this.#settings = settings;
@@ -66,8 +65,15 @@ export class AdmissionControl {
   get lagMs(): number {
     return this.#lagMs;
   }
+  /** Requests refused since start, by reason (admin API / telemetry). */
+  get shedInFlight(): number {
+    return this.#shedInFlight;
+  }
+  get shedLag(): number {
+    return this.#shedLag;
+  }
   get shed(): number {
-    return this.shedInFlight + this.shedLag;
+    return this.#shedInFlight + this.#shedLag;
   }
   /** True while new requests are being (partly) refused. */
   get overloaded(): boolean {
@@ -115,12 +121,12 @@ export class AdmissionControl {
     if (!s.enabled) return ADMITTED;
     const inFlight = this.#inFlight();
     if (inFlight >= s.maxInFlight) {
-      this.shedInFlight++;
+      this.#shedInFlight++;
       return { ok: false, reason: "in_flight", detail: `${inFlight} requests in flight (bound ${s.maxInFlight})` };
     }
     const over = this.#lagMs - s.maxEventLoopLagMs;
     if (over > 0 && this.#random() < Math.min(MAX_SHED, over / s.maxEventLoopLagMs)) {
-      this.shedLag++;
+      this.#shedLag++;
       return {
         ok: false,
         reason: "event_loop_lag",

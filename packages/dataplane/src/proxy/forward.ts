@@ -51,10 +51,8 @@ export class Forwarder implements AttemptSink {
   #clusters: ReadonlyMap<string, ClusterRuntime>;
   readonly #hooks: ForwardHooks;
   readonly #clock: Clock;
-  /** Requests in flight through the listener (drain waits for 0). */
-  inFlight = 0;
-  /** Requests handled since start (the request path writes it; admin and workers read it). */
-  handled = 0;
+  #inFlight = 0;
+  #handled = 0;
   #activeRetries = 0;
   #overloaded: () => boolean = () => false;
   /** While the request path is warmed before /ready: the token its requests carry. */
@@ -70,6 +68,15 @@ export class Forwarder implements AttemptSink {
     this.#clusters = clusters;
     this.#hooks = hooks;
     this.#clock = clock;
+  }
+
+  /** Requests in flight through the listener (drain waits for 0). */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+  /** Requests handled since start (the request path writes it; admin and workers read it). */
+  get handled(): number {
+    return this.#handled;
   }
 
   /** Admission control's verdict: while the proxy is saturated, no retries (issue #15). */
@@ -88,11 +95,11 @@ export class Forwarder implements AttemptSink {
   }
 
   handle = (req: IncomingMessage, res: ServerResponse): void => {
-    this.inFlight++;
+    this.#inFlight++;
     const startedAt = this.#clock.now();
     const silent = this.#warmToken !== undefined && req.headers[WARM_HEADER] === this.#warmToken;
     const hooks = silent ? NO_HOOKS : this.#hooks;
-    if (!silent) this.handled++;
+    if (!silent) this.#handled++;
     const ctx = hooks.onRequestStart?.(req);
     const method = req.method ?? "GET";
     const target = parseTarget(req.url ?? "/");
@@ -143,8 +150,8 @@ export class Forwarder implements AttemptSink {
 
   /** A request refused before routing (admission control): the error, and onRequest like any other. */
   refuse(req: IncomingMessage, res: ServerResponse, cause: ProxyErrorCause, detail: string): void {
-    this.inFlight++;
-    this.handled++;
+    this.#inFlight++;
+    this.#handled++;
     this.#reject(req, res, this.#clock.now(), undefined, undefined, cause, detail);
   }
 
@@ -314,7 +321,7 @@ export class Forwarder implements AttemptSink {
   }
 
   #retryBudgetAllows(budgetPercent: number, minConcurrency: number): boolean {
-    const budget = Math.max(minConcurrency, (budgetPercent / 100) * this.inFlight);
+    const budget = Math.max(minConcurrency, (budgetPercent / 100) * this.#inFlight);
     return this.#activeRetries < budget;
   }
 
@@ -324,7 +331,7 @@ export class Forwarder implements AttemptSink {
   }
 
   #finish(rc: Req, status: number, error?: ProxyErrorCause): void {
-    this.inFlight--;
+    this.#inFlight--;
     if (rc.retrying) {
       rc.retrying = false;
       this.#activeRetries--;
@@ -352,7 +359,7 @@ export class Forwarder implements AttemptSink {
     detail: string,
   ): void {
     writeError(res, cause, detail);
-    this.inFlight--;
+    this.#inFlight--;
     this.#hooks.onRequest?.({
       cluster,
       method: req.method ?? "GET",
