@@ -59,11 +59,29 @@ describe("connection pool", () => {
     p.setWarmTarget(2);
     await eventually(() => p.idle === 2);
     expect(s.endpoints[0]!.stats().healthChecks).toBe(2);
-    // Both user requests reuse a connection that has already carried a request.
+    // The first user request on each is its first user request: not "reused" (the check was
+    // not traffic), so its connect time still reaches the metrics.
     const [a, b] = [await p.acquire(), await p.acquire()];
-    expect([a.ok && a.reused, b.ok && b.reused]).toEqual([true, true]);
+    expect([a.ok && a.reused, b.ok && b.reused]).toEqual([false, false]);
+    expect(p.newCount).toBe(2);
     if (a.ok) p.release(a.conn);
     if (b.ok) p.release(b.conn);
+  });
+
+  it("a request arriving while a connection is being primed gets a demand connection, not the check's wait", async () => {
+    // Health answers take 800 ms: a waiter must not queue behind the priming check.
+    const { s, p } = await setup(
+      { minWarm: 0, refillThreshold: 0 },
+      { faults: { health: { status: 200, delayMs: 800 } } },
+      true,
+    );
+    p.setWarmTarget(1);
+    await eventually(() => s.endpoints[0]!.stats().connectionsAccepted === 1);
+    const a = await p.acquire();
+    expect(a.ok).toBe(true);
+    // Served by a second, demand connection (before the fix it waited for the primed one).
+    expect(s.endpoints[0]!.stats().connectionsAccepted).toBe(2);
+    if (a.ok) p.release(a.conn);
   });
 
   it("does not prime without the setting, nor hand over a connection whose priming check failed", async () => {

@@ -16,6 +16,12 @@ export class ConnectionSet {
   #idle = 0;
   /** Connections being opened, counted in and out by beginOpen / endOpen. */
   #connecting = 0;
+  /**
+   * Open connections carrying their priming check (beginPrime / endPrime): in the total, so the
+   * warm floor does not open others in their place, but not "connecting", so a request that
+   * arrives meanwhile gets a demand connection instead of waiting for the check.
+   */
+  #priming = 0;
 
   /** Open connections (not counting those being opened). */
   get size(): number {
@@ -33,9 +39,18 @@ export class ConnectionSet {
   endOpen(): void {
     this.#connecting--;
   }
-  /** Open connections plus those being opened: what the maxConnections breaker bounds. */
+  get priming(): number {
+    return this.#priming;
+  }
+  beginPrime(): void {
+    this.#priming++;
+  }
+  endPrime(): void {
+    this.#priming--;
+  }
+  /** Open connections plus those being opened or primed: what the maxConnections breaker bounds. */
   get total(): number {
-    return this.#conns.size + this.#connecting;
+    return this.#conns.size + this.#connecting + this.#priming;
   }
 
   /** A new connection joins, idle and on top of the stack. */

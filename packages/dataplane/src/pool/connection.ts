@@ -24,6 +24,8 @@ export class PooledConnection {
   readonly createdAt: number;
   /** Requests dispatched on this connection so far (max-requests-per-connection). */
   requests = 0;
+  /** Of those, health checks (warm-up, priming, active checks): not user traffic. */
+  probes = 0;
   /** Streams in flight (h1: 0 or 1). */
   inFlight = 0;
   lastUsedAt: number;

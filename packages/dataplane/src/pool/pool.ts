@@ -143,7 +143,7 @@ export class ConnectionPool implements PoolView {
     const conn = this.#conns.pickIdle();
     if (conn) {
       this.#checkout(conn);
-      return { ok: true, conn, waitedMs: 0, reused: conn.requests > 0 };
+      return { ok: true, conn, waitedMs: 0, reused: conn.requests > conn.probes };
     }
     const canOpen = this.total < this.maxConnections;
     if (!canOpen && this.#waiters.size >= this.#settings.pool.maxPendingRequests) {
@@ -184,11 +184,12 @@ export class ConnectionPool implements PoolView {
   #checkout(conn: PooledConnection): void {
     this.#conns.take(conn);
     conn.lastUsedAt = this.#clock.now();
-    if (conn.requests > 0) this.#reused++;
+    if (conn.requests > conn.probes) this.#reused++;
     else this.#fresh++;
     // Runtime refill (seed step 4): when idle connections fall below the threshold, open
     // more asynchronously while this request is served; connections already opening count.
-    if (this.#conns.idle + this.#conns.connecting < this.#settings.pool.refillThreshold) this.#open("refill", true);
+    const c = this.#conns;
+    if (c.idle + c.connecting + c.priming < this.#settings.pool.refillThreshold) this.#open("refill", true);
   }
 
   #serveWaiters(): void {
@@ -198,7 +199,7 @@ export class ConnectionPool implements PoolView {
       const w = this.#waiters.shift();
       if (!w) return;
       this.#checkout(conn);
-      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > 0 });
+      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > conn.probes });
     }
   }
 
@@ -241,12 +242,18 @@ export class ConnectionPool implements PoolView {
     if (this.#conns.connecting >= MAX_CONNECTING) return;
     this.#conns.beginOpen();
     void this.#opener.open(purpose).then(async (opened) => {
-      // Still counted as connecting while it is primed, so the floor does not open another.
-      const res =
-        opened instanceof PooledConnection && this.#primes(purpose)
-          ? await primeConnection(this.#internals, opened)
-          : opened;
       this.#conns.endOpen();
+      let res: typeof opened | undefined = opened;
+      if (opened instanceof PooledConnection && this.#primes(purpose)) {
+        // Counted in the total while primed (the floor opens no other in its place), not as
+        // connecting (a request arriving meanwhile gets a demand connection, not this wait).
+        this.#conns.beginPrime();
+        try {
+          res = await primeConnection(this.#internals, opened);
+        } finally {
+          this.#conns.endPrime();
+        }
+      }
       // A connection that failed its check is not replaced at once: refilling on every failed
       // check would hammer a broken upstream; the next checkout or scaler tick tries again.
       if (res === undefined) return this.#openForWaiters();
@@ -298,6 +305,8 @@ export class ConnectionPool implements PoolView {
   }
 
   async #healthOn(conn: PooledConnection): Promise<HealthResult> {
+    // A check is not a user request: the first user request on the connection is not "reused".
+    conn.probes++;
     const result = await checkOnConnection(conn, this.#settings, this.host, this.#clock);
     this.#onEvent({ type: "health", ...result });
     return result;
