@@ -154,7 +154,15 @@ describe("multi-worker proxy", () => {
     const [, replaced] = await view();
     expect(replaced![b]).toMatchObject({ healthy: false, totalChecks: 0 });
 
+    // The checker itself is replaced while b recovers: the new worker 1 starts with b healthy
+    // (no transition to announce), yet worker 2 must not keep worker 1's old flag.
+    const checker = ((await getJson(admin, "/workers")).workers as { worker: number; pid: number }[])[0]!;
+    process.kill(checker.pid, "SIGKILL");
     await s.endpoint("b").resetFaults();
-    await eventually(async () => (await view()).every((w) => w[b]?.healthy === true), 10_000);
+    await eventually(async () => {
+      const ws = (await getJson(admin, "/workers")).workers as { worker: number; pid: number; ready: boolean }[];
+      return ws.length === 2 && ws[0]!.pid !== checker.pid && ws[0]!.ready;
+    }, 20_000);
+    await eventually(async () => (await view()).every((w) => w[b]?.healthy === true && !w[b]?.flag), 10_000);
   }, 60_000);
 });

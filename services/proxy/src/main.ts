@@ -163,7 +163,7 @@ export async function runProxy(argv: string[]): Promise<number> {
             "warm-up failures",
           );
         else if (ev.type === "outlier") log.warn({ cluster: ev.cluster, ...summarize(ev.event) }, "outlier");
-        else if (ev.type === "health")
+        else if (ev.type === "health" && !ev.initial)
           log[ev.healthy ? "info" : "warn"](
             { cluster: ev.cluster, endpoint: ev.host.key, detail: ev.detail },
             ev.healthy ? "health check passing again" : "health check failing",

@@ -80,7 +80,15 @@ export class ClusterHealth {
     const pool = this.#d.pool(host);
     if (!pool || pool.draining) return;
     const r = await pool.checkHealth();
-    this.tracker.record(host, r.ok, r.detail);
+    const first = !this.tracker.snapshot(host).checked;
+    const t = this.tracker.record(host, r.ok, r.detail);
+    // A checker's first verdict on a host is announced even when it changes nothing here:
+    // followers may still carry a flag from a checker that died (a restarted worker 1 starts
+    // with every host healthy, so its first passing check is no transition; review of #15).
+    if (first && t === "none") {
+      const healthy = this.tracker.snapshot(host).healthy;
+      this.#d.emit({ type: "health", cluster: this.#d.cluster, host, healthy, detail: r.detail, initial: true });
+    }
     // A host that failed warm-up comes back through the warm-up owner once a check on a
     // fresh connection passes: it re-warms to its floor and clears its own flag.
     if (r.ok && host.hasFlag("failed_warmup")) this.#d.rewarm(host);

@@ -14,7 +14,7 @@ export type ClusterEvent =
   | { type: "outlier"; cluster: string; event: OutlierEvent }
   | { type: "warmup_done"; cluster: string; host: Host; ready: number; failed: number; failures: string[] }
   /** The active health-check verdict of an endpoint changed (thresholds applied). */
-  | { type: "health"; cluster: string; host: Host; healthy: boolean; detail: string }
+  | { type: "health"; cluster: string; host: Host; healthy: boolean; detail: string; initial?: boolean }
   | { type: "host_added" | "host_removed"; cluster: string; host: Host }
   | { type: "drained"; cluster: string; host: Host; forced: number };
 

@@ -112,6 +112,13 @@ export class WorkerPrimary {
       if (this.#stopping) return;
       this.#o.log?.("error", "worker exited", { worker: id, code, signal });
       if (this.#restarts++ < MAX_RESTARTS) this.#fork(id);
+      // /ready stays 503 (a worker is missing); say why, and what stops with worker 1.
+      else
+        this.#o.log?.("error", "worker not replaced: restart limit reached", {
+          worker: id,
+          limit: MAX_RESTARTS,
+          ...(id === 1 ? { effect: "no worker runs the active health checks any more" } : {}),
+        });
     });
   }
 
