@@ -50,6 +50,11 @@ describe("connect timeout and pool limit tuning", () => {
       (d) => d.kind === "set_pool_limits",
     );
     expect(enough?.inputs).toMatchObject({ attempts: 250 });
+    // Few attempts, but the pools queue (a slow service at its limit): that is evidence.
+    const queued = run([{ endpoint: EP(0), ok: 20, meanLatencyMs: 30_000, poolActive: 80, poolPending: 40 }]);
+    expect(queued.decisions.find((d) => d.kind === "set_pool_limits")?.after).toMatchObject({
+      maxConnectionsPerEndpoint: 24,
+    });
   });
 
   test("pool limits follow the concurrency one proxy needs (Little's law + 3√L), × 2 headroom, at least 8", () => {

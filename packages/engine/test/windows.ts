@@ -18,6 +18,9 @@ export interface EndpointFigures {
   proxies?: number;
   inFlight?: number;
   connectMs?: number[];
+  /** Pool gauges summed over the reporting proxies. */
+  poolActive?: number;
+  poolPending?: number;
 }
 
 export function endpointWindow(f: EndpointFigures): EndpointWindow {
@@ -61,7 +64,13 @@ export function endpointWindow(f: EndpointFigures): EndpointWindow {
     health: {},
     ejections: {},
     picks: n,
-    gauges: { inFlight: f.inFlight ?? 0, poolIdle: 0, poolActive: 0, poolConnecting: 0, poolPending: 0 },
+    gauges: {
+      inFlight: f.inFlight ?? 0,
+      poolIdle: 0,
+      poolActive: f.poolActive ?? 0,
+      poolConnecting: 0,
+      poolPending: f.poolPending ?? 0,
+    },
     proxiesReporting: f.proxies ?? 10,
     failuresByProxy: f.failuresByProxy ?? {},
     healthyByProxy: f.healthyByProxy ?? {},

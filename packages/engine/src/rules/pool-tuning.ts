@@ -61,6 +61,7 @@ function concurrencyFigures(stats: ClusterStats, config: EngineConfig): PoolFigu
   const c = config.pool;
   let best: { perProxy: number; endpoint: string } | undefined;
   let total = 0;
+  let queueing = false;
   for (const e of stats.endpoints.values()) {
     const l = e.long;
     if (!l || l.proxiesReporting === 0) continue;
@@ -71,10 +72,13 @@ function concurrencyFigures(stats: ClusterStats, config: EngineConfig): PoolFigu
     // Concurrency of a Poisson arrival process with mean L stays under L + 3√L 99.9 % of the
     // time; a pool that already queues (pending > 0) shows its own figure.
     const queued = l.gauges.poolPending > 0 ? (l.gauges.poolActive + l.gauges.poolPending) / l.proxiesReporting : 0;
+    if (queued > 0) queueing = true;
     const perProxy = Math.max(little + 3 * Math.sqrt(little), queued);
     if (!best || perProxy > best.perProxy) best = { perProxy, endpoint: e.endpoint };
   }
-  if (!best || total < c.minAttemptSamples) return undefined;
+  // Few attempts are no evidence, unless a pool is already queueing: then the queue is (a slow,
+  // low-rate service at its limit would otherwise never get a larger one).
+  if (!best || (total < c.minAttemptSamples && !queueing)) return undefined;
   const wanted = Math.min(
     c.maxConnections,
     Math.max(c.minConnections, Math.ceil(best.perProxy * c.concurrencyHeadroom)),
