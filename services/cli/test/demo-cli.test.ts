@@ -30,7 +30,9 @@ describe("meshtune demo", () => {
 
   it("plays an act end to end: the tuner ejects the dead endpoint, events go to a JSON Lines file", () => {
     if (!process.env.REDIS_URL) throw new Error("REDIS_URL is not set: the demo needs Redis (run through ./dev test)");
-    const r = run(["--act", "die", "--duration", "14", "--proxies", "2", "--no-tui", "--no-kafka"], 90_000);
+    // 24 s, not 14: under the whole suite on 2 cores the fleet decision once missed a 14 s act
+    // (fresh-clone CI of 10cf889; it passed alone and in the two CI runs before).
+    const r = run(["--act", "die", "--duration", "24", "--proxies", "2", "--no-tui", "--no-kafka"], 100_000);
     expect(r.stderr).not.toMatch(/Error|TimeoutNegativeWarning/);
     expect(r.status).toBe(0);
     const out = r.stdout;
@@ -45,5 +47,5 @@ describe("meshtune demo", () => {
       .map((l) => JSON.parse(l) as { type: string; data: { kind?: string } });
     expect(events.some((e) => e.type === "io.meshtune.decision.v1" && e.data.kind === "eject")).toBe(true);
     expect(out).toContain("stopping the proxies, the tuner and the simulator");
-  }, 120_000);
+  }, 130_000);
 });
