@@ -1,4 +1,6 @@
 /** Shared fixtures for proxy tests: a simulator, a proxy on free ports, and a client. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { type ClusterInput, CONFIG_API_VERSION, type ProxyConfigInput, type SimConfigInput } from "@meshtune/contracts";
 import { type Simulator, startSimulatorWith } from "@meshtune/testkit";
 import { Agent, request } from "undici";
@@ -98,5 +100,25 @@ export function autoCleanup() {
       cleanup.push(() => x.close());
       return x;
     },
+    /** A plain node:http upstream on a loopback port (closed after the test); resolves to the port. */
+    async upstream(handler: http.RequestListener): Promise<number> {
+      const srv = http.createServer(handler);
+      await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+      cleanup.push(
+        () =>
+          new Promise((r) => {
+            srv.closeAllConnections();
+            srv.close(r);
+          }),
+      );
+      return (srv.address() as AddressInfo).port;
+    },
   };
 }
+
+/** Cluster settings for tests that count upstream requests: no health checks, no retries. */
+export const quiet = {
+  healthCheck: { enabled: false },
+  warmup: { healthCheckOnConnection: false },
+  retry: { maxRetries: 0 },
+};

@@ -3,7 +3,6 @@
  * user-visible failure against real sockets.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { testCerts } from "@meshtune/testkit";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
@@ -14,25 +13,13 @@ import {
   eventually,
   get,
   proxyConfig,
+  quiet,
   sim,
   startProxy,
   staticEndpoints,
 } from "./helpers.js";
 
-const { track, defer } = autoCleanup();
-async function upstream(handler: http.RequestListener): Promise<number> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  defer(
-    () =>
-      new Promise((r) => {
-        srv.closeAllConnections();
-        srv.close(r);
-      }),
-  );
-  return (srv.address() as AddressInfo).port;
-}
-const quiet = { healthCheck: { enabled: false }, warmup: { healthCheckOnConnection: false }, retry: { maxRetries: 0 } };
+const { track, upstream } = autoCleanup();
 
 describe("review regressions", () => {
   it("an upstream answering Connection: close never costs a request (no closing connection is reused)", async () => {

@@ -3,26 +3,11 @@
  * come back whole through back-pressure, headers keep repeated fields and drop hop-by-hop ones.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { request } from "undici";
 import { describe, expect, it } from "vitest";
-import { autoCleanup, client, proxyConfig, startProxy } from "./helpers.js";
+import { autoCleanup, client, proxyConfig, quiet, startProxy } from "./helpers.js";
 
-const { track, defer } = autoCleanup();
-const quiet = { healthCheck: { enabled: false }, warmup: { healthCheckOnConnection: false }, retry: { maxRetries: 0 } };
-
-async function upstream(handler: http.RequestListener): Promise<number> {
-  const srv = http.createServer(handler);
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  defer(
-    () =>
-      new Promise((r) => {
-        srv.closeAllConnections();
-        srv.close(r);
-      }),
-  );
-  return (srv.address() as AddressInfo).port;
-}
+const { track, upstream } = autoCleanup();
 
 describe("relay over dispatch()", () => {
   it("streams a request body upstream and a 4 MiB response back, with headers relayed", async () => {
