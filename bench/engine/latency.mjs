@@ -39,17 +39,6 @@ function timedStore(store, parts) {
   return { lock: timed("lock"), unlock: timed("unlock"), load: timed("load"), commit: timed("commit") };
 }
 
-/** Deletes the run's keys (bounded SCAN). */
-async function cleanUp(redis, prefix) {
-  let cursor = "0";
-  for (let i = 0; i < 10_000; i++) {
-    const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    if (found.length > 0) await redis.del(...found);
-    cursor = next;
-    if (cursor === "0") break;
-  }
-}
-
 export async function latency(redisUrl, quick) {
   const PROXIES = 200;
   const ENDPOINTS = 50;
@@ -137,7 +126,7 @@ export async function latency(redisUrl, quick) {
   const windowsBytes = JSON.stringify(sim.windows()).length;
   const writeStats = writer ? await writer.stop() : null;
   if (redis) {
-    await cleanUp(redis, prefix);
+    await adapters.deleteMatching(redis, `${prefix}:*`);
     await redis.quit();
   }
   const jobWithoutRead = job.map((x, i) => x - (reads[i] ?? 0));

@@ -166,11 +166,5 @@ console.log(
     windowsJsonKiB: r2(bytes / 1024),
   }),
 );
-let cursor = "0";
-for (let i = 0; i < 10_000; i++) {
-  const [next, found] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-  if (found.length > 0) await redis.del(...found);
-  cursor = next;
-  if (cursor === "0") break;
-}
+await adapters.deleteMatching(redis, `${prefix}:*`);
 await redis.quit();

@@ -40,6 +40,7 @@ export {
   createRedis,
   createRedisCluster,
   createRedisPubSub,
+  deleteMatching,
   pingRedis,
   redactUrl,
   redisRetryDelay,

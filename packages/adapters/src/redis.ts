@@ -80,6 +80,23 @@ export function connectRedis(url: string, opts: CreateRedisOptions = {}): Redis 
 }
 
 /**
+ * Deletes every key matching `pattern` with a bounded SCAN (at most 10,000 pages of 500) and
+ * UNLINK, so a run can remove what it wrote without KEYS blocking the server. Single-node
+ * Redis only (a cluster scans per node). Returns the number of keys removed.
+ */
+export async function deleteMatching(redis: Redis, pattern: string): Promise<number> {
+  let cursor = "0";
+  let removed = 0;
+  for (let i = 0; i < 10_000; i++) {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+    if (keys.length > 0) removed += await redis.unlink(...keys);
+    cursor = next;
+    if (cursor === "0") break;
+  }
+  return removed;
+}
+
+/**
  * One PING on a throw-away connection that does not reconnect, so an unreachable URL answers
  * within `timeoutMs` instead of retrying forever. For start-up checks and test setup.
  */

@@ -1,6 +1,6 @@
 import { redisKeys } from "@meshtune/contracts";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRedis, createRedisPubSub, pingRedis, redactUrl, silentLogger } from "../src/index.js";
+import { createRedis, createRedisPubSub, deleteMatching, pingRedis, redactUrl, silentLogger } from "../src/index.js";
 import { Closer, randomName, requireRedis, waitFor } from "./services.js";
 
 const closer = new Closer();
@@ -11,6 +11,21 @@ describe("redis (real server)", { timeout: 60_000 }, () => {
     const url = await requireRedis();
     const ping = await pingRedis(url);
     expect(ping.ok).toBe(true);
+  });
+
+  it("deleteMatching removes every key of a prefix, across SCAN pages, and nothing else", async () => {
+    const url = await requireRedis();
+    const redis = createRedis(url);
+    closer.defer(() => redis.quit());
+    const prefix = randomName("del");
+    const other = randomName("keep");
+    for (let i = 0; i < 1_200; i += 200)
+      await redis.mset(Object.fromEntries(Array.from({ length: 200 }, (_, j) => [`${prefix}:k${i + j}`, "1"])));
+    await redis.set(`${other}:k`, "1");
+    expect(await deleteMatching(redis, `${prefix}:*`)).toBe(1_200);
+    expect(await redis.exists(`${prefix}:k0`, `${prefix}:k1199`)).toBe(0);
+    expect(await redis.get(`${other}:k`)).toBe("1");
+    await redis.del(`${other}:k`);
   });
 
   it("round-trips a message through pub/sub on a contracts channel", async () => {

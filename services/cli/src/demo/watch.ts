@@ -2,7 +2,7 @@
  * What the demo shows of the tuner, read the way any operator could: the decision streams
  * and the snapshot version / ACK keys in Redis (names from @meshtune/contracts).
  */
-import { createRedis, type Redis } from "@meshtune/adapters";
+import { createRedis, deleteMatching, type Redis } from "@meshtune/adapters";
 import { type ConfigAck, type Decision, redisKeys } from "@meshtune/contracts";
 import type { Simulator } from "@meshtune/testkit";
 import type { Act } from "./story.js";
@@ -93,15 +93,7 @@ export class TuneWatcher {
   /** Deletes every key of this demo run (its own prefix), so runs leave nothing behind in Redis. */
   async purge(): Promise<void> {
     // The run's own keys, and BullMQ's below the hash-tagged queue prefix.
-    for (const match of [`${this.#prefix}:*`, `${this.#keys.queuePrefix()}*`]) {
-      let cursor = "0";
-      for (let i = 0; i < 10_000; i++) {
-        const [next, keys] = await this.#redis.scan(cursor, "MATCH", match, "COUNT", 500);
-        if (keys.length > 0) await this.#redis.unlink(...keys);
-        cursor = next;
-        if (cursor === "0") break;
-      }
-    }
+    for (const match of [`${this.#prefix}:*`, `${this.#keys.queuePrefix()}*`]) await deleteMatching(this.#redis, match);
   }
 
   async close(): Promise<void> {
