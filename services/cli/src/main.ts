@@ -59,6 +59,32 @@ async function validate(files: string[]): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
+/**
+ * `meshtune proxy` re-executes itself with V8's young-generation cap (heap-flags.ts, issue #15
+ * RSS goal) before it loads anything heavy. Returns an exit code when the flag is invalid;
+ * returns nothing when the process already runs as asked (or cannot re-execute); on success
+ * process.execve does not return.
+ */
+async function heapReexec(args: string[]): Promise<number | undefined> {
+  const { heapReexecArgs, semiSpaceSetting } = await import("@meshtune/proxy/heap-flags");
+  if (args.includes("-h") || args.includes("--help")) return undefined;
+  const setting = semiSpaceSetting(args, process.env);
+  if (!setting.ok) {
+    console.error(`meshtune proxy: ${setting.error}`);
+    return 2;
+  }
+  const next = heapReexecArgs({
+    execPath: process.execPath,
+    execArgv: process.execArgv,
+    argv: process.argv,
+    env: process.env,
+    mib: setting.mib,
+  });
+  // process.execve is Node ≥ 23.11 on POSIX; elsewhere the proxy runs with Node's sizing.
+  if (next !== undefined && typeof process.execve === "function") process.execve(process.execPath, next, process.env);
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -72,10 +98,13 @@ async function main(argv: string[]): Promise<number> {
     case "--version":
       console.log("meshtune 0.1.0");
       return 0;
-    case "proxy":
+    case "proxy": {
+      const reexec = await heapReexec(rest);
+      if (reexec !== undefined) return reexec;
       // The subpath, not the package index: the index also exports the control client, whose
       // Redis/Kafka adapters a proxy without --redis-url does not need in memory (issue #15).
       return (await import("@meshtune/proxy/run")).runProxy(rest);
+    }
     case "sim":
       return (await import("@meshtune/testkit")).runSimCli(rest);
     case "validate":

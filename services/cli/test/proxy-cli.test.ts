@@ -4,7 +4,7 @@
  * good config when the new one is bad; SIGTERM drains in-flight requests and exits 0.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -180,10 +180,35 @@ describe("meshtune proxy (CLI)", () => {
     }
   });
 
+  it("runs with V8's young generation capped, in the same process; 0 keeps Node's sizing; bad values refused", async () => {
+    // The cap is the RSS goal's main lever (issue #15, heap-flags.ts): it must reach the
+    // process that serves traffic, under the pid the operator started (signals, supervisors).
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    for (const [args, expected] of [
+      [[], "--max-semi-space-size=4"],
+      [["--max-semi-space-mib", "2"], "--max-semi-space-size=2"],
+      [["--max-semi-space-mib", "0"], undefined],
+    ] as const) {
+      const { doc, adminPort } = await config();
+      const file = join(dir, `heap-${args.join("")}.yaml`);
+      writeFileSync(file, stringify(doc));
+      const p = run(["proxy", "--config", file, ...args]);
+      await waitReady(adminPort);
+      const flags = cmdline(p.child.pid!).filter((a) => a.startsWith("--max-semi-space-size"));
+      expect(flags).toEqual(expected === undefined ? [] : [expected]);
+      p.child.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+    }
+    const bad = run(["proxy", "--config", join(dir, "unused.yaml"), "--max-semi-space-mib", "lots"]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.output()).toMatch(/--max-semi-space-mib must be an integer from 0 to 1024/);
+  });
+
   it("--help tells the truth", async () => {
     const p = run(["proxy", "--help"]);
     expect(await p.exited).toBe(0);
     expect(p.output()).toMatch(/SIGHUP reloads/);
+    expect(p.output()).toMatch(/--max-semi-space-mib N/);
     const top = run(["--help"]);
     expect(await top.exited).toBe(0);
     expect(top.output()).toMatch(/proxy --config FILE/);

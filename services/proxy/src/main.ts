@@ -22,6 +22,7 @@ import pino from "pino";
 import { readYamlFile } from "./config-file.js";
 // Light modules only: the telemetry SDK and the control client are imported when enabled.
 import { CONTROL_HELP, CONTROL_OPTIONS, resolveControlSettings } from "./control/options.js";
+import { HEAP_HELP } from "./heap-flags.js";
 import { resolveTelemetrySettings, TELEMETRY_DEFAULTS } from "./telemetry/config.js";
 
 export const PROXY_HELP = `Usage: meshtune proxy --config FILE [options]
@@ -51,6 +52,7 @@ Options:
                         outlier and warm-up verdicts are shared, worker 1 runs the active health
                         checks for all, the admin API reports the whole proxy
                         (default: proxy.workers from the config, 1; auto = one per core)
+${HEAP_HELP}
 ${CONTROL_HELP}
   -h, --help            Show this help
 
@@ -70,6 +72,9 @@ export async function runProxy(argv: string[]): Promise<number> {
       "metrics-interval-ms": { type: "string" },
       "no-telemetry": { type: "boolean", default: false },
       workers: { type: "string" },
+      // Applied by the CLI before this module loads (heap-flags.ts); accepted here so that
+      // strict parsing does not reject it.
+      "max-semi-space-mib": { type: "string" },
       ...CONTROL_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },

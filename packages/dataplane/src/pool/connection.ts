@@ -10,7 +10,8 @@
  * PooledConnection is closed and the pool decides whether to replace it.
  */
 import type { Socket } from "node:net";
-import { Client, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import { Client } from "../undici-lean.js";
 
 export type ConnState = "idle" | "active" | "closed";
 

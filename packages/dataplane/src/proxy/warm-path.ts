@@ -12,7 +12,7 @@
  * telemetry hooks; they are real upstream requests otherwise (and spread by the balancer).
  */
 import type { ProxyConfig } from "@meshtune/contracts";
-import { Pool } from "undici";
+import { Pool } from "../undici-lean.js";
 
 export const WARM_HEADER = "x-meshtune-warmup";
 const CONCURRENCY = 4;
