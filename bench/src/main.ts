@@ -43,7 +43,9 @@ Options:
   --quick            Short durations (under 5 minutes in all, 4 min 49 s measured): a smoke test, not figures to quote
   --pin              Pin the proxy under test to the last CPU with taskset
   --no-priority      Do not raise the benchmark's priority (default: nice -10 when root)
-  --render FILE      Print the table of a results JSON (and refresh README figures if it is a full run)
+  --render FILE      From a saved results JSON, without running anything: print its table and rewrite
+                     the markdown report next to it (<stamp>.md, and latest.md plus the README
+                     figures if it is a full run, latest-partial.md otherwise)
   --fuzz [--runs N]  Instead: the long fuzz run, 10,000 cases per property (bench/fuzz/run.mjs)
   --scenario NAME    Run only this scenario (repeatable, or comma-separated): ${SCENARIOS.map((s) => s.name).join(", ")}
   -h, --help         Show this help`;
@@ -132,13 +134,7 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.render) {
-    const results = JSON.parse(readFileSync(values.render, "utf8")) as Results;
-    const present = SCENARIOS.filter((s) => results.scenarios[s.name]);
-    console.log(renderText(present, results));
-    if (!results.meta.quick && present.length === SCENARIOS.length) updateReadme(renderMarkdown(present, results));
-    return 0;
-  }
+  if (values.render) return render(values.render);
   const wanted = (values.scenario ?? [])
     .flatMap((s) => s.split(","))
     .map((s) => s.trim())
@@ -235,6 +231,38 @@ async function main(): Promise<number> {
   if (report.length > 0) progress(`report: ${report.map((f) => path.relative(REPO_ROOT, f)).join(", ")}`);
   if (failures > 0) progress(`${failures} system run(s) failed; see the JSON (error) and logs under ${runDir}`);
   return failures > 0 ? 1 : 0;
+}
+
+/**
+ * `--render FILE`: the table, the README figures and the markdown report again from a saved
+ * results JSON, so that a change to the report reaches latest.md without measuring anything.
+ * The same rule as a run: a full run of every scenario refreshes the README and latest.md,
+ * anything else only <stamp>.md and latest-partial.md. The report goes next to FILE, with the
+ * standalone benchmarks' results found there.
+ */
+async function render(file: string): Promise<number> {
+  const results = JSON.parse(readFileSync(file, "utf8")) as Results;
+  const present = SCENARIOS.filter((s) => results.scenarios[s.name]);
+  console.log(renderText(present, results));
+  const complete = !results.meta.quick && present.length === SCENARIOS.length;
+  if (complete) updateReadme(renderMarkdown(present, results));
+  const report = await writeReport({
+    scenarios: present,
+    results,
+    dir: path.dirname(path.resolve(file)),
+    stamp: stampOf(file, results),
+    complete,
+  });
+  progress(`report: ${report.map((f) => path.relative(process.cwd(), f)).join(", ")}`);
+  return 0;
+}
+
+/** The run's stamp: the file's own name for <stamp>(-quick).json, else from meta.startedAt. */
+function stampOf(file: string, results: Results): string {
+  const base = path.basename(file, ".json").replace(/-quick$/, "");
+  if (/^\d{4}-\d\d-\d\dT[\d-]+Z$/.test(base)) return base;
+  const started = results.meta.startedAt;
+  return (typeof started === "string" ? started : new Date().toISOString()).replace(/[:.]/g, "-");
 }
 
 /** Replaces the figures between the markers in bench/README.md after a full run. */

@@ -3,7 +3,7 @@ import type { Sample } from "../src/lib/load.js";
 import type { Scenario } from "../src/lib/run.js";
 import { fleetPlots, renderPng, summaryPlots } from "../src/report/plots.js";
 import { renderReport } from "../src/report/report-md.js";
-import { buildRows, markdownTable, standaloneRows } from "../src/report/table.js";
+import { buildRows, markdownTable } from "../src/report/table.js";
 import type { Results } from "../src/report.js";
 import { analyseControl, analyseTraffic, spread } from "../src/scenarios/tuner-fleet-analysis.js";
 
@@ -143,17 +143,6 @@ describe("report table", () => {
     const md = markdownTable(rows);
     expect(md.split("\n")[0]).toBe("| scenario | metric | meshtune | HAProxy | NGINX | ratio | goal | met |");
     expect(md).toContain("| NOT met |");
-  });
-
-  it("reads the standalone benchmarks' goal shapes", () => {
-    expect(
-      standaloneRows("engine", { goals: { "recall = 1.0": true, "p99 ≤ 100 ms": false } }).map((r) => r.met),
-    ).toEqual(["met", "NOT met"]);
-    expect(standaloneRows("actuator", { goals: { p99Ms: 500 }, met: { latency: false } })[0]).toMatchObject({
-      metric: "latency",
-      goal: "p99Ms 500",
-      met: "NOT met",
-    });
   });
 
   it("renders a report with the table and the plot links", () => {

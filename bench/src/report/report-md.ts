@@ -9,7 +9,8 @@ import path from "node:path";
 import type { Scenario } from "../lib/run.js";
 import type { Results } from "../report.js";
 import { allPlots, type PlotSpec, renderPng } from "./plots.js";
-import { buildRows, markdownTable, type ReportRow, standaloneRows } from "./table.js";
+import { standaloneRows } from "./standalone.js";
+import { buildRows, markdownTable, type ReportRow } from "./table.js";
 
 export interface ReportInput {
   scenarios: readonly Scenario[];

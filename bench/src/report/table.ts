@@ -1,9 +1,9 @@
 /**
  * The report's one table (issue #12): scenario, metric, meshtune, HAProxy, NGINX, ratio, goal,
  * met or not — built from every scenario's goals (first) and its comparative figures (the
- * scenario's own table rows that have a meshtune and an HAProxy or NGINX value), plus the
- * goals of the standalone benchmarks (bench/engine, bench/actuator, bench/collector) when their
- * JSON results are given. Pure: results in, rows out.
+ * scenario's own table rows that have a meshtune and an HAProxy or NGINX value); the standalone
+ * benchmarks' rows (bench/engine, bench/actuator, the collector's) come from standalone.ts.
+ * Pure: results in, rows out.
  */
 import type { Goal, Scenario } from "../lib/run.js";
 import type { Results } from "../report.js";
@@ -123,37 +123,6 @@ export function buildRows(scenarios: readonly Scenario[], results: Results): Rep
     }
   }
   return rows;
-}
-
-/**
- * Goals of a standalone benchmark's JSON (bench/engine, bench/actuator, bench/collector), in
- * the shapes they write: `goals` as name → met (boolean); or `goals` as name → target with a
- * `met` object of part → boolean; or `goals` as name → target alone (nothing judged).
- */
-export function standaloneRows(name: string, json: Record<string, unknown>): ReportRow[] {
-  const goals = json.goals;
-  if (!goals || typeof goals !== "object") return [];
-  const g = goals as Record<string, unknown>;
-  const row = (metric: string, goal: string, met: string): ReportRow => ({
-    scenario: name,
-    metric,
-    meshtune: "-",
-    haproxy: "-",
-    nginx: "-",
-    ratio: "-",
-    goal,
-    met,
-  });
-  const judged = (v: unknown) => (v ? "met" : "NOT met");
-  if (Object.values(g).every((v) => typeof v === "boolean"))
-    return Object.entries(g).map(([k, v]) => row(k, k, judged(v)));
-  if (json.met && typeof json.met === "object") {
-    const targets = Object.entries(g)
-      .map(([k, v]) => `${k} ${cell(v)}`)
-      .join(", ");
-    return Object.entries(json.met as Record<string, unknown>).map(([k, v]) => row(k, targets, judged(v)));
-  }
-  return Object.entries(g).map(([k, v]) => row(k, cell(v), "-"));
 }
 
 export function markdownTable(rows: readonly ReportRow[]): string {
