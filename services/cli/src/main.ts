@@ -66,7 +66,7 @@ async function validate(files: string[]): Promise<number> {
  * process.execve does not return.
  */
 async function heapReexec(args: string[]): Promise<number | undefined> {
-  const { heapReexecArgs, semiSpaceSetting } = await import("@meshtune/proxy/heap-flags");
+  const { heapReexecArgs, heapReexecEnv, semiSpaceSetting } = await import("@meshtune/proxy/heap-flags");
   if (args.includes("-h") || args.includes("--help")) return undefined;
   const setting = semiSpaceSetting(args, process.env);
   if (!setting.ok) {
@@ -81,7 +81,8 @@ async function heapReexec(args: string[]): Promise<number | undefined> {
     mib: setting.mib,
   });
   // process.execve is Node ≥ 23.11 on POSIX; elsewhere the proxy runs with Node's sizing.
-  if (next !== undefined && typeof process.execve === "function") process.execve(process.execPath, next, process.env);
+  if (next !== undefined && typeof process.execve === "function")
+    process.execve(process.execPath, next, heapReexecEnv(process.env));
   return undefined;
 }
 

@@ -196,6 +196,8 @@ describe("meshtune proxy (CLI)", () => {
       await waitReady(adminPort);
       const flags = cmdline(p.child.pid!).filter((a) => a.startsWith("--max-semi-space-size"));
       expect(flags).toEqual(expected === undefined ? [] : [expected]);
+      const environ = readFileSync(`/proc/${p.child.pid}/environ`, "utf8").split("\0");
+      expect(environ.includes("MALLOC_ARENA_MAX=2")).toBe(expected !== undefined);
       p.child.kill("SIGTERM");
       expect(await p.exited).toBe(0);
     }

@@ -11,7 +11,13 @@
  * v8.setFlagsFromString afterwards has no effect (tried: new space stayed at 32 MiB).
  * Decision 0027 has the measurements.
  *
- * Pure: `heapReexecArgs` decides from argv, execArgv and env; the CLI does the execve.
+ * The re-executed process also gets MALLOC_ARENA_MAX=2 unless the environment sets it: glibc
+ * gives each thread that mallocs (V8's compiler and GC helpers, libuv's pool) an arena of its
+ * own, and memory freed there after start-up compilation stays resident; two arenas measured
+ * 3-5 MiB less RSS on an idle proxy after 2,400 requests (100/102 vs 105/105 MiB, two pairs).
+ *
+ * Pure: `heapReexecArgs` and `heapReexecEnv` decide from argv, execArgv and env; the CLI does
+ * the execve.
  */
 
 /** Default cap in MiB (V8's flag takes MiB). 0 keeps Node's own sizing. */
@@ -62,7 +68,16 @@ export function heapReexecArgs(opts: {
   return [opts.execPath, `${V8_FLAG}=${opts.mib}`, ...opts.execArgv, ...opts.argv.slice(1)];
 }
 
+/** The environment to re-execute with: the caller's, plus MALLOC_ARENA_MAX=2 unless it is set. */
+export function heapReexecEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
+  out.MALLOC_ARENA_MAX ??= "2";
+  return out;
+}
+
 export const HEAP_HELP = `      ${CLI_FLAG} N
                         Cap V8's young generation at N MiB per semi-space (default ${DEFAULT_MAX_SEMI_SPACE_MIB}; 0 = Node's
                         own sizing, which grows to 64 MiB of new space under load; env ${MAX_SEMI_SPACE_ENV}).
-                        Applied by re-executing the process with --max-semi-space-size (same pid)`;
+                        Applied by re-executing the process with --max-semi-space-size (same pid), which
+                        also sets MALLOC_ARENA_MAX=2 unless the environment sets it`;

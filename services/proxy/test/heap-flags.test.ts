@@ -1,6 +1,6 @@
 /** The young-generation cap's decision (heap-flags.ts): which value, and when to re-execute. */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_SEMI_SPACE_MIB, heapReexecArgs, semiSpaceSetting } from "../src/heap-flags.js";
+import { DEFAULT_MAX_SEMI_SPACE_MIB, heapReexecArgs, heapReexecEnv, semiSpaceSetting } from "../src/heap-flags.js";
 
 describe("semiSpaceSetting", () => {
   it("takes the flag over the environment over the default", () => {
@@ -42,5 +42,12 @@ describe("heapReexecArgs", () => {
     expect(heapReexecArgs({ ...base, execArgv: ["--max-semi-space-size=4"], mib: 4 })).toBeUndefined();
     expect(heapReexecArgs({ ...base, env: { NODE_OPTIONS: "--max-semi-space-size=16" }, mib: 4 })).toBeUndefined();
     expect(heapReexecArgs({ ...base, mib: 0 })).toBeUndefined();
+  });
+});
+
+describe("heapReexecEnv", () => {
+  it("keeps the environment and adds MALLOC_ARENA_MAX=2 only when it is not set", () => {
+    expect(heapReexecEnv({ PATH: "/bin", GONE: undefined })).toEqual({ PATH: "/bin", MALLOC_ARENA_MAX: "2" });
+    expect(heapReexecEnv({ MALLOC_ARENA_MAX: "8" })).toEqual({ MALLOC_ARENA_MAX: "8" });
   });
 });
