@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CoordinationConfig, ProxyConfigInput } from "@meshtune/contracts";
 import { CONFIG_API_VERSION } from "@meshtune/contracts";
+import { heapReexecArgs, heapReexecEnv, semiSpaceSetting } from "@meshtune/proxy/heap-flags";
 import { sleep, waitFor } from "../lib/log.js";
 import { freePort } from "../lib/ports.js";
 import { spawnManaged, tailLog, treeCpuMs, treeRssMiB } from "../lib/procs.js";
@@ -89,6 +90,14 @@ export function meshtuneConfig(spec: ProxySpec, listen: number, admin: number, v
   };
 }
 
+/** The V8 flag `meshtune proxy` re-executes with (same setting, MESHTUNE_MAX_SEMI_SPACE_MIB honoured). */
+function probeHeapArgs(): string[] {
+  const s = semiSpaceSetting([], process.env);
+  if (!s.ok) throw new Error(s.error);
+  const argv = heapReexecArgs({ execPath: "", execArgv: [], argv: [""], env: process.env, mib: s.mib });
+  return argv?.slice(1) ?? [];
+}
+
 export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {}): SystemDef {
   return {
     id,
@@ -102,7 +111,7 @@ export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {
       // BENCH_PROXY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is for profiling the proxy.
       const nodeArgs = process.env.BENCH_PROXY_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
       const args = v.probe
-        ? [...nodeArgs, PROBE, cfgFile]
+        ? [...probeHeapArgs(), ...nodeArgs, PROBE, cfgFile]
         : // Telemetry off, as HAProxy's and NGINX's logs are: this measures the data plane.
           [
             ...nodeArgs,
@@ -124,6 +133,9 @@ export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {
         logFile: path.join(spec.workDir, "meshtune.log"),
         cpus: spec.cpus,
         cwd: REPO_ROOT,
+        // The CLI re-executes itself with these (heap-flags.ts); the probe launcher is started
+        // with them so that both run with the same heap.
+        ...(v.probe ? { env: heapReexecEnv(process.env) } : {}),
       });
       const base = `http://127.0.0.1:${admin}`;
       const ready = await waitFor(
