@@ -9,7 +9,7 @@
  * copies only the survivors, which for a proxy are the few in-flight requests. The flag has
  * to be on the command line: V8 sizes the heap when the isolate starts, and
  * v8.setFlagsFromString afterwards has no effect (tried: new space stayed at 32 MiB).
- * Decision 0027 has the measurements.
+ * Decision 0028 has the measurements.
  *
  * The re-executed process also gets MALLOC_ARENA_MAX=2 unless the environment sets it: glibc
  * gives each thread that mallocs (V8's compiler and GC helpers, libuv's pool) an arena of its
