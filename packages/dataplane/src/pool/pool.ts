@@ -10,6 +10,7 @@
  * refill backoff: warm-floor.ts; warm-up and the active check: warm.ts.
  */
 import type { Clock, TimerHandle } from "../clock.js";
+import { spareWanted } from "../coord/demand.js";
 import type { Host, PoolView } from "../host.js";
 import { PooledConnection } from "./connection.js";
 import { ConnectionSet } from "./connection-set.js";
@@ -59,7 +60,10 @@ export class ConnectionPool implements PoolView {
       host,
       () => this.#settings,
       clock,
-      onEvent,
+      (ev) => {
+        if (ev.type === "connect_ok") this.#settings.demand?.connected(ev.connectMs);
+        onEvent(ev);
+      },
       (c) => this.#onConnectionClosed(c),
     );
     this.#floor = new WarmFloor(this, clock, settings.pool.minWarm, (purpose) => this.#open(purpose));
@@ -140,9 +144,11 @@ export class ConnectionPool implements PoolView {
    */
   acquireFor(w: AcquireWaiter): AcquireResult | undefined {
     if (this.#draining || this.#closed) return { ok: false, reason: "draining", detail: "endpoint is draining" };
+    const now = this.#clock.now();
+    this.#settings.demand?.arrive(now);
     const conn = this.#conns.pickIdle();
     if (conn) {
-      this.#checkout(conn);
+      this.#checkout(conn, now);
       return { ok: true, conn, waitedMs: 0, reused: conn.requests > conn.probes };
     }
     const canOpen = this.total < this.maxConnections;
@@ -152,6 +158,7 @@ export class ConnectionPool implements PoolView {
     }
     this.#waiters.push(w);
     this.#openForWaiters();
+    this.openAhead();
     return undefined;
   }
 
@@ -181,15 +188,26 @@ export class ConnectionPool implements PoolView {
     this.#serveWaiters();
   }
 
-  #checkout(conn: PooledConnection): void {
+  #checkout(conn: PooledConnection, now: number): void {
     this.#conns.take(conn);
-    conn.lastUsedAt = this.#clock.now();
+    conn.lastUsedAt = now;
     if (conn.requests > conn.probes) this.#reused++;
     else this.#fresh++;
-    // Runtime refill (seed step 4): when idle connections fall below the threshold, open
-    // more asynchronously while this request is served; connections already opening count.
+    this.openAhead();
+  }
+
+  /**
+   * Runtime refill (seed step 4) and demand-driven pre-connect (coord/demand.ts): keep
+   *   idle + connecting + priming − pending ≥ spareWanted(…)
+   * by opening asynchronously while this request is served; connections already opening count.
+   * Also called by the cluster when its demand meter's spare rises.
+   */
+  openAhead(): void {
     const c = this.#conns;
-    if (c.idle + c.connecting + c.priming < this.#settings.pool.refillThreshold) this.#open("refill", true);
+    const want = spareWanted(this.#settings.demand?.spare(), this.#settings.pool.refillThreshold);
+    for (let spare = c.idle + c.connecting + c.priming - this.#waiters.size; spare < want; spare++) {
+      if (!this.#open("refill", true)) return;
+    }
   }
 
   #serveWaiters(): void {
@@ -198,8 +216,9 @@ export class ConnectionPool implements PoolView {
       if (!conn) return;
       const w = this.#waiters.shift();
       if (!w) return;
-      this.#checkout(conn);
-      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > conn.probes });
+      const now = this.#clock.now();
+      this.#checkout(conn, now);
+      w.onAcquire({ ok: true, conn, waitedMs: now - w.enqueuedAt, reused: conn.requests > conn.probes });
     }
   }
 
@@ -235,11 +254,11 @@ export class ConnectionPool implements PoolView {
     this.#serveWaiters();
   }
 
-  /** Fire-and-forget open used by demand, refill and scale-up. */
-  #open(purpose: ConnectPurpose, onlyIfRoom = false): void {
-    if (this.#draining || this.#closed) return;
-    if (onlyIfRoom && this.total >= this.maxConnections) return;
-    if (this.#conns.connecting >= MAX_CONNECTING) return;
+  /** Fire-and-forget open used by demand, refill and scale-up; false when nothing was opened. */
+  #open(purpose: ConnectPurpose, onlyIfRoom = false): boolean {
+    if (this.#draining || this.#closed) return false;
+    if (onlyIfRoom && this.total >= this.maxConnections) return false;
+    if (this.#conns.connecting >= MAX_CONNECTING) return false;
     this.#conns.beginOpen();
     void this.#opener.open(purpose).then(async (opened) => {
       this.#conns.endOpen();
@@ -265,6 +284,7 @@ export class ConnectionPool implements PoolView {
       this.#openForWaiters();
       if (purpose === "scale" || purpose === "refill") this.#floor.fill(purpose);
     });
+    return true;
   }
 
   /** Prime a connection opened ahead of demand only while nobody waits for one (types.ts). */
