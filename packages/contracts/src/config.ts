@@ -231,19 +231,13 @@ export const CoordinationSchema = z
     warmupFailureEjects: z.boolean().default(true),
     /** least_request scores by peak-EWMA latency x load plus pool pressure (docs/decisions/0004-pool-aware-score.md). */
     poolAwareScore: z.boolean().default(true),
-    /**
-     * Forecast each endpoint's request rate (Holt) and pre-connect ahead of the need; and on
-     * every acquire keep each pool's spare connections (idle, connecting, primed) at its share
-     * of the cluster's last-10 ms request rate × connect time × scaleHeadroom, at most 2 × in
-     * use + 1, so a traffic step is met within its first milliseconds (docs/decisions/0027).
-     * Off: only the warm floor and pool.refillThreshold.
-     */
+    /** Forecast each endpoint's request rate (Holt) and pre-connect ahead of the need. */
     predictiveScaleUp: z.boolean().default(true),
     /** Time constant of the peak-EWMA latency decay (Linkerd uses 10 s). */
     latencyDecayMs: positiveMs.default(10_000),
     /** How often the predictive scaler re-forecasts. */
     scaleIntervalMs: positiveMs.default(250),
-    /** Connections kept ready = ceil(forecast rate x latency x headroom) (Little's law with margin); also the margin of the per-acquire spare above. */
+    /** Connections kept ready = ceil(forecast rate x latency x headroom) (Little's law with margin). */
     scaleHeadroom: z.number().min(1).max(10).default(1.5),
   })
   .strict();

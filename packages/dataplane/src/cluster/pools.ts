@@ -1,13 +1,10 @@
 /**
  * The connection pool of every host of a cluster, and what they share: the CA bundle read
  * once per applied config, one TLS context (the CA parsed once) and one bound on concurrent
- * TLS handshakes, and with coordination.predictiveScaleUp the demand meter every pool's acquire
- * feeds (coord/demand.ts: pre-connect within the first milliseconds of a traffic step). A host
- * that leaves drains in the background; shutdown waits for those too.
+ * TLS handshakes. A host that leaves drains in the background; shutdown waits for those too.
  */
 import type { Cluster } from "@meshtune/contracts";
 import type { Clock } from "../clock.js";
-import { DemandMeter } from "../coord/demand.js";
 import type { Host } from "../host.js";
 import { ConnectGate, clusterTlsContext } from "../pool/connect.js";
 import { ConnectionPool, type PoolEvent, type PoolSettings } from "../pool/pool.js";
@@ -23,10 +20,6 @@ export class ClusterPools {
   #ca: string | undefined;
   #tlsContext: PoolSettings["tlsContext"];
   readonly #gate = new ConnectGate(MAX_CLUSTER_HANDSHAKES);
-  /** Its spare rising tops up every available pool, not only the one whose request showed it. */
-  readonly #demand = new DemandMeter(1, () => {
-    for (const p of this.#pools.values()) if (p.host.available) p.openAhead();
-  });
 
   constructor(cfg: Cluster, clock: Clock, readCa: ((path: string) => string) | undefined) {
     this.#clock = clock;
@@ -43,7 +36,6 @@ export class ClusterPools {
     this.#cfg = cfg;
     this.#ca = ca;
     this.#tlsContext = cfg.tls.enabled ? clusterTlsContext(ca) : undefined;
-    this.#demand.setHeadroom(cfg.coordination.scaleHeadroom);
   }
 
   #settings(): PoolSettings {
@@ -56,7 +48,6 @@ export class ClusterPools {
       ca: this.#ca,
       tlsContext: this.#tlsContext,
       connectGate: this.#gate,
-      demand: c.coordination.predictiveScaleUp ? this.#demand : undefined,
     };
   }
 
@@ -87,7 +78,6 @@ export class ClusterPools {
     const pool = new ConnectionPool(host, this.#settings(), this.#clock, onEvent);
     host.pool = pool;
     this.#pools.set(host, pool);
-    this.#demand.setPools(this.#pools.size);
     return pool;
   }
 
@@ -95,7 +85,6 @@ export class ClusterPools {
   remove(host: Host, onDrained: (forced: number) => void): void {
     const pool = this.#pools.get(host);
     this.#pools.delete(host);
-    this.#demand.setPools(this.#pools.size);
     if (!pool) return;
     const p = pool.drain(this.#cfg.pool.idleTimeoutMs).then(({ forced }) => onDrained(forced));
     this.#draining.add(p);

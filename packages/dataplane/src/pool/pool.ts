@@ -10,7 +10,6 @@
  * refill backoff: warm-floor.ts; warm-up and the active check: warm.ts.
  */
 import type { Clock, TimerHandle } from "../clock.js";
-import { spareWanted } from "../coord/demand.js";
 import type { Host, PoolView } from "../host.js";
 import { PooledConnection } from "./connection.js";
 import { ConnectionSet } from "./connection-set.js";
@@ -60,10 +59,7 @@ export class ConnectionPool implements PoolView {
       host,
       () => this.#settings,
       clock,
-      (ev) => {
-        if (ev.type === "connect_ok") this.#settings.demand?.connected(ev.connectMs);
-        onEvent(ev);
-      },
+      onEvent,
       (c) => this.#onConnectionClosed(c),
     );
     this.#floor = new WarmFloor(this, clock, settings.pool.minWarm, (purpose) => this.#open(purpose));
@@ -144,11 +140,9 @@ export class ConnectionPool implements PoolView {
    */
   acquireFor(w: AcquireWaiter): AcquireResult | undefined {
     if (this.#draining || this.#closed) return { ok: false, reason: "draining", detail: "endpoint is draining" };
-    const now = this.#clock.now();
-    this.#settings.demand?.arrive(now);
     const conn = this.#conns.pickIdle();
     if (conn) {
-      this.#checkout(conn, now);
+      this.#checkout(conn);
       return { ok: true, conn, waitedMs: 0, reused: conn.requests > conn.probes };
     }
     const canOpen = this.total < this.maxConnections;
@@ -158,7 +152,6 @@ export class ConnectionPool implements PoolView {
     }
     this.#waiters.push(w);
     this.#openForWaiters();
-    this.openAhead();
     return undefined;
   }
 
@@ -188,26 +181,15 @@ export class ConnectionPool implements PoolView {
     this.#serveWaiters();
   }
 
-  #checkout(conn: PooledConnection, now: number): void {
+  #checkout(conn: PooledConnection): void {
     this.#conns.take(conn);
-    conn.lastUsedAt = now;
+    conn.lastUsedAt = this.#clock.now();
     if (conn.requests > conn.probes) this.#reused++;
     else this.#fresh++;
-    this.openAhead();
-  }
-
-  /**
-   * Runtime refill (seed step 4) and demand-driven pre-connect (coord/demand.ts): keep
-   *   idle + connecting + priming − pending ≥ spareWanted(…)
-   * by opening asynchronously while this request is served; connections already opening count.
-   * Also called by the cluster when its demand meter's spare rises.
-   */
-  openAhead(): void {
+    // Runtime refill (seed step 4): when idle connections fall below the threshold, open
+    // more asynchronously while this request is served; connections already opening count.
     const c = this.#conns;
-    const want = spareWanted(this.#settings.demand?.spare(), this.#settings.pool.refillThreshold);
-    for (let spare = c.idle + c.connecting + c.priming - this.#waiters.size; spare < want; spare++) {
-      if (!this.#open("refill", true)) return;
-    }
+    if (c.idle + c.connecting + c.priming < this.#settings.pool.refillThreshold) this.#open("refill", true);
   }
 
   #serveWaiters(): void {
@@ -216,9 +198,8 @@ export class ConnectionPool implements PoolView {
       if (!conn) return;
       const w = this.#waiters.shift();
       if (!w) return;
-      const now = this.#clock.now();
-      this.#checkout(conn, now);
-      w.onAcquire({ ok: true, conn, waitedMs: now - w.enqueuedAt, reused: conn.requests > conn.probes });
+      this.#checkout(conn);
+      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > conn.probes });
     }
   }
 
@@ -254,11 +235,11 @@ export class ConnectionPool implements PoolView {
     this.#serveWaiters();
   }
 
-  /** Fire-and-forget open used by demand, refill and scale-up; false when nothing was opened. */
-  #open(purpose: ConnectPurpose, onlyIfRoom = false): boolean {
-    if (this.#draining || this.#closed) return false;
-    if (onlyIfRoom && this.total >= this.maxConnections) return false;
-    if (this.#conns.connecting >= MAX_CONNECTING) return false;
+  /** Fire-and-forget open used by demand, refill and scale-up. */
+  #open(purpose: ConnectPurpose, onlyIfRoom = false): void {
+    if (this.#draining || this.#closed) return;
+    if (onlyIfRoom && this.total >= this.maxConnections) return;
+    if (this.#conns.connecting >= MAX_CONNECTING) return;
     this.#conns.beginOpen();
     void this.#opener.open(purpose).then(async (opened) => {
       this.#conns.endOpen();
@@ -284,7 +265,6 @@ export class ConnectionPool implements PoolView {
       this.#openForWaiters();
       if (purpose === "scale" || purpose === "refill") this.#floor.fill(purpose);
     });
-    return true;
   }
 
   /** Prime a connection opened ahead of demand only while nobody waits for one (types.ts). */

@@ -1,6 +1,5 @@
 /** The pool's public types (its settings, the events it emits, what acquire/health return) and limits. */
 import type { HealthCheckConfig, PoolConfig, TlsConfig } from "@meshtune/contracts";
-import type { DemandMeter } from "../coord/demand.js";
 import type { ConnectFailureCause, ConnectGate, ConnectTarget } from "./connect.js";
 import type { PooledConnection } from "./connection.js";
 import type { PoolWaiter } from "./waiters.js";
@@ -44,13 +43,6 @@ export interface PoolSettings {
    * sets it from warmup.healthCheckOnConnection.
    */
   primeNewConnections?: boolean;
-  /**
-   * The cluster's demand meter (coord/demand.ts), shared by its pools: each acquire reports to
-   * it, and a pool keeps as many connections ready beyond its waiters as its share of the
-   * cluster's current rate brings during one connect. Set only with
-   * coordination.predictiveScaleUp; without it a pool refills to refillThreshold only.
-   */
-  demand?: DemandMeter;
 }
 
 /** A request waiting for a connection; the forwarder's attempt object implements it (no closure per wait). */
