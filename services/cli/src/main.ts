@@ -81,8 +81,15 @@ async function heapReexec(args: string[]): Promise<number | undefined> {
     mib: setting.mib,
   });
   // process.execve is Node ≥ 23.11 on POSIX; elsewhere the proxy runs with Node's sizing.
-  if (next !== undefined && typeof process.execve === "function")
+  if (next === undefined || typeof process.execve !== "function") return undefined;
+  try {
     process.execve(process.execPath, next, heapReexecEnv(process.env));
+  } catch (err) {
+    // A sandbox may forbid execve: serving with Node's heap sizing beats not serving.
+    console.error(
+      `meshtune proxy: could not re-execute with ${next[1]} (${(err as Error).message}); using Node's heap sizing`,
+    );
+  }
   return undefined;
 }
 
