@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CoordinationConfig, ProxyConfigInput } from "@meshtune/contracts";
 import { CONFIG_API_VERSION } from "@meshtune/contracts";
-import { heapReexecArgs, heapReexecEnv, semiSpaceSetting } from "@meshtune/proxy/heap-flags";
+import { heapReexecEnv, missingHeapFlags, semiSpaceSetting } from "@meshtune/proxy/heap-flags";
 import { sleep, waitFor } from "../lib/log.js";
 import { freePort } from "../lib/ports.js";
 import { spawnManaged, tailLog, treeCpuMs, treeRssMiB } from "../lib/procs.js";
@@ -94,8 +94,7 @@ export function meshtuneConfig(spec: ProxySpec, listen: number, admin: number, v
 function probeHeapArgs(): string[] {
   const s = semiSpaceSetting([], process.env);
   if (!s.ok) throw new Error(s.error);
-  const argv = heapReexecArgs({ execPath: "", execArgv: [], argv: [""], env: process.env, mib: s.mib });
-  return argv?.slice(1) ?? [];
+  return missingHeapFlags({ execArgv: [], env: process.env, mib: s.mib });
 }
 
 export function meshtuneSystem(id: string, label: string, v: MeshtuneVariant = {}): SystemDef {

@@ -50,10 +50,25 @@ export function semiSpaceSetting(
 }
 
 /**
+ * The V8 flags the process lacks for the cap: none when the cap is 0 or a
+ * --max-semi-space-size is already among Node's own options (set by the user, NODE_OPTIONS,
+ * or the re-execution itself, which is what stops a loop; cluster workers inherit the
+ * primary's execArgv and so never re-execute).
+ */
+export function missingHeapFlags(opts: {
+  execArgv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  mib: number;
+}): string[] {
+  if (opts.mib === 0) return [];
+  const has = (s: string | undefined) => s?.includes(V8_FLAG) === true;
+  if (opts.execArgv.some((a) => has(a)) || has(opts.env.NODE_OPTIONS)) return [];
+  return [`${V8_FLAG}=${opts.mib}`];
+}
+
+/**
  * The argument vector to re-execute with (argv[0] = the node binary), or undefined when the
- * process already runs as asked: the cap is 0, or a --max-semi-space-size is already among
- * Node's own options (set by the user, NODE_OPTIONS, or the re-execution itself, which is
- * what stops a loop; cluster workers inherit the primary's execArgv and so never re-execute).
+ * process already runs as asked (missingHeapFlags is empty).
  */
 export function heapReexecArgs(opts: {
   execPath: string;
@@ -62,10 +77,9 @@ export function heapReexecArgs(opts: {
   env: Readonly<Record<string, string | undefined>>;
   mib: number;
 }): string[] | undefined {
-  if (opts.mib === 0) return undefined;
-  const has = (s: string | undefined) => s?.includes(V8_FLAG) === true;
-  if (opts.execArgv.some((a) => has(a)) || has(opts.env.NODE_OPTIONS)) return undefined;
-  return [opts.execPath, `${V8_FLAG}=${opts.mib}`, ...opts.execArgv, ...opts.argv.slice(1)];
+  const flags = missingHeapFlags(opts);
+  if (flags.length === 0) return undefined;
+  return [opts.execPath, ...flags, ...opts.execArgv, ...opts.argv.slice(1)];
 }
 
 /** The environment to re-execute with: the caller's, plus MALLOC_ARENA_MAX=2 unless it is set. */
