@@ -27,6 +27,10 @@ export class PooledConnection {
   requests = 0;
   /** Of those, health checks (warm-up, priming, active checks): not user traffic. */
   probes = 0;
+  /** It has served a user request (health checks do not count): handing it out again is reuse. */
+  get served(): boolean {
+    return this.requests > this.probes;
+  }
   /** Streams in flight (h1: 0 or 1). */
   inFlight = 0;
   lastUsedAt: number;

@@ -143,7 +143,7 @@ export class ConnectionPool implements PoolView {
     const conn = this.#conns.pickIdle();
     if (conn) {
       this.#checkout(conn);
-      return { ok: true, conn, waitedMs: 0, reused: conn.requests > conn.probes };
+      return { ok: true, conn, waitedMs: 0, reused: conn.served };
     }
     const canOpen = this.total < this.maxConnections;
     if (!canOpen && this.#waiters.size >= this.#settings.pool.maxPendingRequests) {
@@ -184,7 +184,7 @@ export class ConnectionPool implements PoolView {
   #checkout(conn: PooledConnection): void {
     this.#conns.take(conn);
     conn.lastUsedAt = this.#clock.now();
-    if (conn.requests > conn.probes) this.#reused++;
+    if (conn.served) this.#reused++;
     else this.#fresh++;
     // Runtime refill (seed step 4): when idle connections fall below the threshold, open
     // more asynchronously while this request is served; connections already opening count.
@@ -199,7 +199,7 @@ export class ConnectionPool implements PoolView {
       const w = this.#waiters.shift();
       if (!w) return;
       this.#checkout(conn);
-      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.requests > conn.probes });
+      w.onAcquire({ ok: true, conn, waitedMs: this.#clock.now() - w.enqueuedAt, reused: conn.served });
     }
   }
 
