@@ -198,6 +198,7 @@ describe("meshtune proxy (CLI)", () => {
       expect(flags).toEqual(expected === undefined ? [] : [expected]);
       const environ = readFileSync(`/proc/${p.child.pid}/environ`, "utf8").split("\0");
       expect(environ.includes("MALLOC_ARENA_MAX=2")).toBe(expected !== undefined);
+      expect(environ.includes("MALLOC_TRIM_THRESHOLD_=131072")).toBe(expected !== undefined);
       p.child.kill("SIGTERM");
       expect(await p.exited).toBe(0);
     }

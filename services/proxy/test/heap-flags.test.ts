@@ -46,8 +46,18 @@ describe("heapReexecArgs", () => {
 });
 
 describe("heapReexecEnv", () => {
-  it("keeps the environment and adds MALLOC_ARENA_MAX=2 only when it is not set", () => {
-    expect(heapReexecEnv({ PATH: "/bin", GONE: undefined })).toEqual({ PATH: "/bin", MALLOC_ARENA_MAX: "2" });
-    expect(heapReexecEnv({ MALLOC_ARENA_MAX: "8" })).toEqual({ MALLOC_ARENA_MAX: "8" });
+  it("keeps the environment and adds glibc's arena cap and trim threshold only where the caller set none", () => {
+    expect(heapReexecEnv({ PATH: "/bin", GONE: undefined })).toEqual({
+      PATH: "/bin",
+      MALLOC_ARENA_MAX: "2",
+      MALLOC_TRIM_THRESHOLD_: "131072",
+    });
+    expect(heapReexecEnv({ MALLOC_ARENA_MAX: "8", MALLOC_TRIM_THRESHOLD_: "0" })).toEqual({
+      MALLOC_ARENA_MAX: "8",
+      MALLOC_TRIM_THRESHOLD_: "0",
+    });
+    // glibc reads GLIBC_TUNABLES first: a trim threshold there is the operator's choice.
+    const tunables = "glibc.malloc.trim_threshold=65536";
+    expect(heapReexecEnv({ GLIBC_TUNABLES: tunables })).toEqual({ GLIBC_TUNABLES: tunables, MALLOC_ARENA_MAX: "2" });
   });
 });

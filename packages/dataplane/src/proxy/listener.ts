@@ -9,9 +9,10 @@
  * - any other malformed request: 400, as before.
  * Every proxy-generated response carries x-meshtune-error.
  */
-import http from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import type { ProxyConfig } from "@meshtune/contracts";
+import { createServer } from "../builtins.js";
 import { ERROR_HEADER, PROXY_ERRORS, type ProxyErrorCause } from "./errors.js";
 
 const CHECK_MS = 1_000;
@@ -43,9 +44,9 @@ export function rawError(
 
 export function createListener(
   cfg: ProxyConfig["proxy"],
-  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
-): http.Server {
-  const server = http.createServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
+  const server = createServer(
     {
       keepAlive: true,
       headersTimeout: cfg.headersTimeoutMs,
@@ -55,7 +56,7 @@ export function createListener(
     },
     handler,
   );
-  server.on("connect", (req: http.IncomingMessage, socket: Duplex) => {
+  server.on("connect", (req: IncomingMessage, socket: Duplex) => {
     rawError(
       socket,
       "method_not_allowed",

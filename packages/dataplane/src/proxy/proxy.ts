@@ -5,7 +5,7 @@
  * (the file watcher, SIGHUP and — in a later issue — Redis all call the same method).
  */
 import { randomUUID } from "node:crypto";
-import http from "node:http";
+import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   type ApplyResult,
@@ -15,6 +15,7 @@ import {
   parseControlSnapshot,
   parseProxyConfig,
 } from "@meshtune/contracts";
+import { createServer } from "../builtins.js";
 import { type Clock, type Random, systemClock } from "../clock.js";
 import { type ClusterEvent, ClusterRuntime } from "../cluster.js";
 import type { Resolver } from "../discovery/discovery.js";
@@ -70,8 +71,8 @@ export class EgressProxy {
   #applied: AppliedConfig | undefined;
   #controlVersion = -1;
   #forwarder: Forwarder | undefined;
-  #listener: http.Server | undefined;
-  #admin: http.Server | undefined;
+  #listener: Server | undefined;
+  #admin: Server | undefined;
   #ready = false;
   #started = false;
   #shuttingDown = false;
@@ -277,7 +278,7 @@ export class EgressProxy {
       fwd.handle(req, res);
     });
     // Slow clients on the admin port are cut off like on the listener (issue #14).
-    this.#admin = http.createServer(ADMIN_LIMITS, createAdminHandler(this, this.#deps.admin));
+    this.#admin = createServer(ADMIN_LIMITS, createAdminHandler(this, this.#deps.admin));
     const worker = this.#deps.worker;
     const adminAt = worker?.admin ?? cfg.proxy.admin;
     await Promise.all([
@@ -311,7 +312,7 @@ export class EgressProxy {
   async #warmPath(cfg: ProxyConfig, deadline: number): Promise<void> {
     const n = this.#deps.warmRequests ?? WARM_REQUESTS;
     const fwd = this.#forwarder;
-    const handler = this.#listener?.listeners("request")[0] as http.RequestListener | undefined;
+    const handler = this.#listener?.listeners("request")[0] as RequestListener | undefined;
     if (n <= 0 || !fwd || !handler || !cfg.clusters.some((c) => c.warmup.enabled)) return;
     const warmServer = createListener(cfg.proxy, handler);
     await listen(warmServer, "127.0.0.1", 0, false);
@@ -374,7 +375,7 @@ export class EgressProxy {
   }
 }
 
-function listen(server: http.Server, host: string, port: number, reusePort: boolean): Promise<void> {
+function listen(server: Server, host: string, port: number, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     // exclusive: a worker binds its own socket, never a handle shared through node:cluster's
@@ -387,7 +388,7 @@ function listen(server: http.Server, host: string, port: number, reusePort: bool
   });
 }
 
-function closeServer(server: http.Server): Promise<void> {
+function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 

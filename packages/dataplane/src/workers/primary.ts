@@ -14,8 +14,9 @@
  *   path (/config, /metrics…) from the first worker;
  * - stops the workers on stop() (SIGTERM each, then SIGKILL after the drain timeout).
  */
-import cluster, { type Worker } from "node:cluster";
-import http from "node:http";
+import type { Worker } from "node:cluster";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createServer, nodeCluster } from "../builtins.js";
 import { mergeClusters, type WorkerClusters } from "./merge.js";
 import { type HealthVerdict, isPeerVerdict } from "./peer.js";
 
@@ -57,7 +58,7 @@ interface Slot {
 export class WorkerPrimary {
   readonly #o: PrimaryOptions;
   readonly #slots = new Map<number, Slot>();
-  #admin: http.Server | undefined;
+  #admin: Server | undefined;
   #stopping = false;
   #restarts = 0;
   /** Last health verdict per cluster/endpoint (replayed to workers that start later). */
@@ -79,13 +80,13 @@ export class WorkerPrimary {
 
   async start(): Promise<void> {
     // Only what is given: an undefined exec would replace node:cluster's default (this entry).
-    cluster.setupPrimary({
+    nodeCluster().setupPrimary({
       ...(this.#o.exec !== undefined ? { exec: this.#o.exec } : {}),
       ...(this.#o.args !== undefined ? { args: this.#o.args } : {}),
     });
     for (let i = 1; i <= this.#o.workers; i++) this.#fork(i);
     // Slow clients on the admin port are cut off like on the listener (issue #14).
-    this.#admin = http.createServer(ADMIN_LIMITS, (req, res) => void this.#serve(req, res));
+    this.#admin = createServer(ADMIN_LIMITS, (req, res) => void this.#serve(req, res));
     await new Promise<void>((resolve, reject) => {
       this.#admin?.once("error", reject);
       this.#admin?.listen(this.#o.admin.port, this.#o.admin.host, () => resolve());
@@ -93,7 +94,7 @@ export class WorkerPrimary {
   }
 
   #fork(id: number): void {
-    const worker = cluster.fork({ ...this.#o.env, MESHTUNE_WORKER_ID: String(id) });
+    const worker = nodeCluster().fork({ ...this.#o.env, MESHTUNE_WORKER_ID: String(id) });
     const slot: Slot = { id, worker, adminPort: undefined, ready: false };
     this.#slots.set(id, slot);
     worker.on("message", (m: unknown) => {
@@ -134,7 +135,7 @@ export class WorkerPrimary {
     );
   }
 
-  async #serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const json = (status: number, body: unknown) => {
       const text = `${JSON.stringify(body, null, 2)}\n`;

@@ -3,7 +3,7 @@
  * admin API listens and whether it is ready, send it the verdicts this worker decides, and
  * apply the verdicts other workers decided (peer.ts).
  */
-import cluster from "node:cluster";
+import { nodeCluster } from "../builtins.js";
 import type { ClusterEvent } from "../cluster.js";
 import type { EgressProxy } from "../proxy/proxy.js";
 import { applyVerdict, isPeerVerdict, verdictOf } from "./peer.js";
@@ -11,8 +11,14 @@ import type { WorkerHello } from "./primary.js";
 
 /** This process's worker id under a multi-worker primary, else undefined. */
 export function workerId(): number | undefined {
+  // The primary forks every worker with MESHTUNE_WORKER_ID (primary.ts) and only a forked
+  // process has an IPC channel: without both this is a single process, which then never
+  // loads node:cluster (builtins.ts).
+  const raw = process.env.MESHTUNE_WORKER_ID;
+  if (raw === undefined || process.send === undefined) return undefined;
+  const cluster = nodeCluster();
   if (!cluster.isWorker) return undefined;
-  const id = Number(process.env.MESHTUNE_WORKER_ID);
+  const id = Number(raw);
   return Number.isInteger(id) && id > 0 ? id : cluster.worker?.id;
 }
 
