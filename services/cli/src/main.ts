@@ -79,6 +79,8 @@ async function heapReexec(args: string[]): Promise<number | undefined> {
     argv: process.argv,
     env: process.env,
     mib: setting.mib,
+    // The primary forks every worker with MESHTUNE_WORKER_ID and an IPC channel (workers/primary.ts).
+    worker: process.env.MESHTUNE_WORKER_ID !== undefined && process.send !== undefined,
   });
   // process.execve is Node ≥ 23.11 on POSIX; elsewhere the proxy runs with Node's sizing.
   if (next === undefined || typeof process.execve !== "function") return undefined;

@@ -17,11 +17,13 @@
  * 3-5 MiB less RSS on an idle proxy after 2,400 requests (100/102 vs 105/105 MiB, two pairs).
  * And MALLOC_TRIM_THRESHOLD_=131072 unless set (here or in GLIBC_TUNABLES): glibc raises its
  * mmap threshold, and the trim threshold to twice that, each time a larger mmapped chunk is
- * freed (up to 32 / 64 MiB), and V8's compiler frees large zone segments, so after start-up
- * the top of the heap kept up to tens of MiB free but resident. A fixed trim threshold turns
- * that dynamic adjustment off (mallopt(3)): free memory at the top goes back to the kernel
- * past 128 KiB. Measured at 2,000 rps, three runs each: median RSS over the run 103.1-103.5 →
- * 96.5-97.5 MiB, CPU per 1,000 requests within the run-to-run spread (decision 0028).
+ * freed (up to 32 / 64 MiB), and V8's compiler frees large zones, so after start-up free
+ * memory at the top of the heap stayed resident. A fixed trim threshold turns that dynamic
+ * adjustment off (mallopt(3)): free memory at the top goes back to the kernel past 128 KiB,
+ * and the mmap threshold stays at 128 KiB, so larger blocks are mmapped and unmapped each time
+ * (node's socket read buffers, 64 KiB, stay below it). Measured at 2,000 rps, three runs each:
+ * median RSS over the run 103.1-103.5 → 96.5-97.5 MiB, CPU per 1,000 requests within the
+ * run-to-run spread (decision 0028).
  *
  * Pure: `heapReexecArgs` and `heapReexecEnv` decide from argv, execArgv and env; the CLI does
  * the execve.
@@ -75,7 +77,10 @@ export function missingHeapFlags(opts: {
 
 /**
  * The argument vector to re-execute with (argv[0] = the node binary), or undefined when the
- * process already runs as asked (missingHeapFlags is empty).
+ * process already runs as asked (missingHeapFlags is empty) or is a `--workers` child: a
+ * worker inherits the primary's options, and lacks the flag only when the primary could not
+ * re-execute; re-executing it would cut its IPC channel to the primary (node removes
+ * NODE_CHANNEL_FD from the environment when it opens the channel).
  */
 export function heapReexecArgs(opts: {
   execPath: string;
@@ -83,7 +88,10 @@ export function heapReexecArgs(opts: {
   argv: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
   mib: number;
+  /** This process is a worker forked by the multi-worker primary. */
+  worker: boolean;
 }): string[] | undefined {
+  if (opts.worker) return undefined;
   const flags = missingHeapFlags(opts);
   if (flags.length === 0) return undefined;
   return [opts.execPath, ...flags, ...opts.execArgv, ...opts.argv.slice(1)];
@@ -95,7 +103,7 @@ export const MALLOC_TRIM_THRESHOLD = 131_072;
 /**
  * The environment to re-execute with: the caller's, plus MALLOC_ARENA_MAX=2 and
  * MALLOC_TRIM_THRESHOLD_ unless the caller sets them (the trim threshold also through
- * GLIBC_TUNABLES, which glibc reads first).
+ * GLIBC_TUNABLES, which takes precedence over the variable).
  */
 export function heapReexecEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -109,6 +117,7 @@ export function heapReexecEnv(env: Readonly<Record<string, string | undefined>>)
 export const HEAP_HELP = `      ${CLI_FLAG} N
                         Cap V8's young generation at N MiB per semi-space (default ${DEFAULT_MAX_SEMI_SPACE_MIB}; 0 = Node's
                         own sizing, which grows to 64 MiB of new space under load; env ${MAX_SEMI_SPACE_ENV}).
-                        Applied by re-executing the process with --max-semi-space-size (same pid), which
-                        also sets MALLOC_ARENA_MAX=2 and MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD} unless the
-                        environment sets them`;
+                        Applied by re-executing the process with --max-semi-space-size (same pid) and,
+                        unless the environment sets them, MALLOC_ARENA_MAX=2 and
+                        MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD}; none of this happens with N = 0 or when
+                        --max-semi-space-size is already among Node's options`;

@@ -24,7 +24,13 @@ describe("semiSpaceSetting", () => {
 });
 
 describe("heapReexecArgs", () => {
-  const base = { execPath: "/node", execArgv: [], argv: ["/node", "/cli.js", "proxy", "--config", "f"], env: {} };
+  const base = {
+    execPath: "/node",
+    execArgv: [],
+    argv: ["/node", "/cli.js", "proxy", "--config", "f"],
+    env: {},
+    worker: false,
+  };
 
   it("puts the V8 flag before the script and keeps every argument", () => {
     expect(heapReexecArgs({ ...base, execArgv: ["--enable-source-maps"], mib: 4 })).toEqual([
@@ -42,6 +48,10 @@ describe("heapReexecArgs", () => {
     expect(heapReexecArgs({ ...base, execArgv: ["--max-semi-space-size=4"], mib: 4 })).toBeUndefined();
     expect(heapReexecArgs({ ...base, env: { NODE_OPTIONS: "--max-semi-space-size=16" }, mib: 4 })).toBeUndefined();
     expect(heapReexecArgs({ ...base, mib: 0 })).toBeUndefined();
+  });
+
+  it("never re-executes a --workers child (it would lose its channel to the primary)", () => {
+    expect(heapReexecArgs({ ...base, mib: 4, worker: true })).toBeUndefined();
   });
 });
 
