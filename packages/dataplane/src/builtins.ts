@@ -4,9 +4,11 @@
  *
  * - node:http: an ES import builds a module namespace from every export, which reads
  *   node:http's lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters, which load Node's
- *   bundled undici (fetch, WebSocket, web streams: a 745 KiB script) that the proxy never
- *   uses. Measured on Node 24.21, bare node after gc: `import "node:http"` heap +2.8 MiB,
- *   RSS +17.4 MiB; `require("node:http")` heap +0.5 MiB, RSS +3.7 MiB.
+ *   bundled undici (fetch, WebSocket, web streams: a 745 KiB script) that the data plane
+ *   never uses. Measured on Node 24.21, bare node after gc: `import "node:http"` heap
+ *   +2.8 MiB, RSS +17.4 MiB; `require("node:http")` heap +0.5 MiB, RSS +3.7 MiB. With
+ *   telemetry on, OpenTelemetry's exporters (ES builds, `import "http"`) load the bundle
+ *   anyway: the gain is the `--no-telemetry` proxy's.
  * - node:cluster (with dgram and the cluster internals it pulls in): needed only by
  *   `--workers N`, so it is loaded on first use; a single-process proxy never loads it.
  *
