@@ -67,6 +67,7 @@ async function validate(files: string[]): Promise<number> {
  */
 async function heapReexec(args: string[]): Promise<number | undefined> {
   const { heapReexecArgs, heapReexecEnv, semiSpaceSetting } = await import("@meshtune/proxy/heap-flags");
+  const { forkedWorkerId } = await import("@meshtune/dataplane/worker-env");
   if (args.includes("-h") || args.includes("--help")) return undefined;
   const setting = semiSpaceSetting(args, process.env);
   if (!setting.ok) {
@@ -79,8 +80,7 @@ async function heapReexec(args: string[]): Promise<number | undefined> {
     argv: process.argv,
     env: process.env,
     mib: setting.mib,
-    // The primary forks every worker with MESHTUNE_WORKER_ID and an IPC channel (workers/primary.ts).
-    worker: process.env.MESHTUNE_WORKER_ID !== undefined && process.send !== undefined,
+    worker: forkedWorkerId(process.env, process.send !== undefined) !== undefined,
   });
   // process.execve is Node ≥ 23.11 on POSIX; elsewhere the proxy runs with Node's sizing.
   if (next === undefined || typeof process.execve !== "function") return undefined;

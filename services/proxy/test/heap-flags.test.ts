@@ -66,7 +66,7 @@ describe("heapReexecEnv", () => {
       MALLOC_ARENA_MAX: "8",
       MALLOC_TRIM_THRESHOLD_: "0",
     });
-    // glibc reads GLIBC_TUNABLES first: a trim threshold there is the operator's choice.
+    // GLIBC_TUNABLES takes precedence over the variable: a trim threshold there is the operator's choice.
     const tunables = "glibc.malloc.trim_threshold=65536";
     expect(heapReexecEnv({ GLIBC_TUNABLES: tunables })).toEqual({ GLIBC_TUNABLES: tunables, MALLOC_ARENA_MAX: "2" });
   });

@@ -17,6 +17,7 @@
 import type { Worker } from "node:cluster";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer, nodeCluster } from "../builtins.js";
+import { WORKER_ID_ENV } from "./env.js";
 import { mergeClusters, type WorkerClusters } from "./merge.js";
 import { type HealthVerdict, isPeerVerdict } from "./peer.js";
 
@@ -94,7 +95,7 @@ export class WorkerPrimary {
   }
 
   #fork(id: number): void {
-    const worker = nodeCluster().fork({ ...this.#o.env, MESHTUNE_WORKER_ID: String(id) });
+    const worker = nodeCluster().fork({ ...this.#o.env, [WORKER_ID_ENV]: String(id) });
     const slot: Slot = { id, worker, adminPort: undefined, ready: false };
     this.#slots.set(id, slot);
     worker.on("message", (m: unknown) => {

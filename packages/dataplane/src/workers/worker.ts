@@ -6,16 +6,15 @@
 import { nodeCluster } from "../builtins.js";
 import type { ClusterEvent } from "../cluster.js";
 import type { EgressProxy } from "../proxy/proxy.js";
+import { forkedWorkerId } from "./env.js";
 import { applyVerdict, isPeerVerdict, verdictOf } from "./peer.js";
 import type { WorkerHello } from "./primary.js";
 
 /** This process's worker id under a multi-worker primary, else undefined. */
 export function workerId(): number | undefined {
-  // The primary forks every worker with MESHTUNE_WORKER_ID (primary.ts) and only a forked
-  // process has an IPC channel: without both this is a single process, which then never
-  // loads node:cluster (builtins.ts).
-  const raw = process.env.MESHTUNE_WORKER_ID;
-  if (raw === undefined || process.send === undefined) return undefined;
+  // A single process never loads node:cluster (builtins.ts).
+  const raw = forkedWorkerId(process.env, process.send !== undefined);
+  if (raw === undefined) return undefined;
   const cluster = nodeCluster();
   if (!cluster.isWorker) return undefined;
   const id = Number(raw);
