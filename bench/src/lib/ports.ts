@@ -1,16 +1,7 @@
 import net from "node:net";
 
-/** A free loopback TCP port (bind to 0, read it, close). Used for the proxies' listeners. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback TCP port for the proxies' listeners: testkit's (outside the ephemeral range). */
+export { freePort } from "@meshtune/testkit";
 
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function canConnect(port: number, timeoutMs = 200): Promise<boolean> {

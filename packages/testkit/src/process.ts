@@ -17,8 +17,14 @@ const PICK_LO = 10_000;
 const PICK_HI = 19_999;
 const PICK_TRIES = 50;
 
-/** The kernel's ephemeral port range, when it can be read (Linux). */
+/** The kernel's ephemeral port range, when it can be read (Linux); read once. */
 export function ephemeralPortRange(): [number, number] | undefined {
+  if (ephemeral === null) ephemeral = readEphemeralRange();
+  return ephemeral;
+}
+let ephemeral: [number, number] | undefined | null = null;
+
+function readEphemeralRange(): [number, number] | undefined {
   try {
     const [lo, hi] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
     return Number.isInteger(lo) && Number.isInteger(hi) ? [lo as number, hi as number] : undefined;
@@ -27,7 +33,8 @@ export function ephemeralPortRange(): [number, number] | undefined {
   }
 }
 
-function canBind(port: number): Promise<boolean> {
+/** True when 127.0.0.1:port could be listened on a moment ago. */
+export function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once("error", () => resolve(false));

@@ -7,10 +7,10 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { canBind } from "./process.js";
 
 const run = promisify(execFile);
 
@@ -48,12 +48,6 @@ async function which(binary: string): Promise<string> {
 
 /** A port that is free, and whose cluster bus port (+10000) is free too. */
 async function freePort(taken: Set<number>): Promise<number> {
-  const canBind = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-    });
   for (let i = 0; i < 200; i++) {
     const port = 20_000 + Math.floor(Math.random() * 25_000);
     if (taken.has(port) || taken.has(port + 10_000)) continue;
