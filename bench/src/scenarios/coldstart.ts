@@ -18,6 +18,7 @@ import {
   targets,
 } from "../lib/run.js";
 import type { RunningSim } from "../lib/sim.js";
+import { median } from "../lib/stats.js";
 import { haproxySystem } from "../systems/haproxy.js";
 import { meshtuneSystem } from "../systems/meshtune.js";
 import { nginxSystem } from "../systems/nginx.js";
@@ -30,12 +31,6 @@ const TLS_DELAY_MS = 50;
 const COLD_REQUESTS = 1_000;
 /** The p99 of 1,000 requests is the 10th worst: one scheduling hiccup moves it, so a full run repeats and reports the median. */
 const REPETITIONS = 3;
-
-const median = (xs: number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)]!;
-};
 
 /** The median run by cold/warm ratio (its figures), with every run listed. */
 function medianOf(label: string, runs: Record<string, unknown>[]): Record<string, unknown> {
