@@ -11,6 +11,7 @@ import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
 import type { ClusterRuntime } from "../cluster.js";
 import type { Host } from "../host.js";
+import type { PickContext } from "../lb/types.js";
 import type { PooledConnection } from "../pool/connection.js";
 import type { AcquireResult, AcquireWaiter, ConnectionPool } from "../pool/pool.js";
 import type { ProxyErrorCause } from "./errors.js";
@@ -44,6 +45,25 @@ export interface RequestContext {
   current: Attempt | undefined;
   clientClosed: boolean;
   retrying: boolean;
+}
+
+/**
+ * The balancer's view of one request. `headers` is read only by policies that hash a header
+ * (ring hash): node builds `req.headers` on first access, a call per field, which
+ * least_request never needs (decision 0020 addendum).
+ */
+export class RequestPick implements PickContext {
+  readonly #req: IncomingMessage;
+  /** Hosts this request already tried (its retries go elsewhere). */
+  exclude: ReadonlySet<Host> | undefined = undefined;
+
+  constructor(req: IncomingMessage) {
+    this.#req = req;
+  }
+
+  get headers(): IncomingMessage["headers"] {
+    return this.#req.headers;
+  }
 }
 
 /** The forwarder's side of an attempt's lifecycle. */

@@ -15,9 +15,9 @@ import type { Clock } from "../clock.js";
 import { systemClock } from "../clock.js";
 import type { ClusterRuntime } from "../cluster.js";
 import type { AcquireResult } from "../pool/pool.js";
-import { Attempt, type AttemptOutcome, type AttemptSink, DONE, type RequestContext } from "./attempt.js";
+import { Attempt, type AttemptOutcome, type AttemptSink, DONE, type RequestContext, RequestPick } from "./attempt.js";
 import { classifyUpstreamError, PROXY_ERRORS, type ProxyErrorCause, writeError } from "./errors.js";
-import { requestHeaderList, withFields } from "./headers.js";
+import { scanRequestFields, withFields } from "./headers.js";
 import type { AttemptInfo, ForwardHooks } from "./hooks.js";
 import type { Router } from "./router.js";
 import { parseTarget } from "./target.js";
@@ -43,6 +43,7 @@ interface Req extends RequestContext {
   /** A warm-up request of the proxy's own (warm-path.ts): no telemetry hooks. */
   silent: boolean;
   previous: Failed | undefined;
+  readonly pick: RequestPick;
   onClose: () => void;
 }
 
@@ -97,7 +98,8 @@ export class Forwarder implements AttemptSink {
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.#inFlight++;
     const startedAt = this.#clock.now();
-    const silent = this.#warmToken !== undefined && req.headers[WARM_HEADER] === this.#warmToken;
+    const fields = scanRequestFields(req.rawHeaders, this.#warmToken === undefined ? undefined : WARM_HEADER);
+    const silent = this.#warmToken !== undefined && fields.warm === this.#warmToken;
     const hooks = silent ? NO_HOOKS : this.#hooks;
     if (!silent) this.#handled++;
     const ctx = hooks.onRequestStart?.(req);
@@ -105,7 +107,7 @@ export class Forwarder implements AttemptSink {
     const target = parseTarget(req.url ?? "/");
     if (!target.ok) return this.#reject(req, res, startedAt, ctx, undefined, "bad_request", target.detail);
     // (A rejected warm-up request reports to the hooks: it would be a routing bug worth seeing.)
-    const host = target.authority ?? req.headers.host;
+    const host = target.authority ?? fields.host;
     const clusterName = this.#router.match(host, target.path);
     const cluster = clusterName ? this.#clusters.get(clusterName) : undefined;
     if (!cluster)
@@ -118,7 +120,7 @@ export class Forwarder implements AttemptSink {
         "no_route",
         `no route for host '${host ?? ""}' path '${target.path}'`,
       );
-    const h = req.headers;
+    const extra = hooks.upstreamHeaders?.(req);
     const rc: Req = {
       req,
       res,
@@ -126,9 +128,8 @@ export class Forwarder implements AttemptSink {
       clock: this.#clock,
       method,
       path: target.path,
-      headers: requestHeaderList(req.rawHeaders, hooks.upstreamHeaders?.(req)),
-      hasBody:
-        h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0"),
+      headers: extra === undefined ? fields.list : withFields(fields.list, extra),
+      hasBody: fields.hasBody,
       startedAt,
       ctx,
       attempts: 0,
@@ -138,13 +139,15 @@ export class Forwarder implements AttemptSink {
       retrying: false,
       silent,
       previous: undefined,
+      pick: new RequestPick(req),
       onClose: () => {
         if (res.writableFinished) return;
         rc.clientClosed = true;
         rc.current?.cancel();
       },
     };
-    res.once("close", rc.onClose);
+    // `on`, not `once` (no wrapper per request): #finish removes it.
+    res.on("close", rc.onClose);
     this.#next(rc);
   };
 
@@ -159,9 +162,8 @@ export class Forwarder implements AttemptSink {
   #next(rc: Req): void {
     rc.attempts++;
     const cluster = rc.cluster;
-    const picked = cluster.lb.pick(
-      rc.tried ? { headers: rc.req.headers, exclude: rc.tried } : { headers: rc.req.headers },
-    );
+    rc.pick.exclude = rc.tried;
+    const picked = cluster.lb.pick(rc.pick);
     if (!picked) return this.#afterFailure(rc, failed("no_healthy_upstream", "no endpoint available", false, ""));
     const host = picked.host;
     // Warm-up requests are not picks of user traffic (lb metrics, the predictive scaler's rate).

@@ -53,6 +53,10 @@ export function createListener(
       requestTimeout: Math.max(cfg.requestTimeoutMs, cfg.headersTimeoutMs),
       connectionsCheckingInterval: Math.min(CHECK_MS, Math.max(100, Math.floor(cfg.headersTimeoutMs / 2))),
       maxHeaderSize: cfg.maxHeaderBytes,
+      // A request without Content-Length or Transfer-Encoding has no body: node hands it over
+      // as an already-ended stream instead of running the readable machinery to an 'end'
+      // nobody listens for (node ≥ 24.12; earlier versions ignore the option).
+      optimizeEmptyRequests: true,
     },
     handler,
   );
