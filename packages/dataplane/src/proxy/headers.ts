@@ -26,11 +26,12 @@ const HOP_BY_HOP = new Set([
  */
 function listedBy(value: string, into: string[] | undefined): string[] | undefined {
   if (value.length <= 10 && /^(keep-alive|close)$/i.test(value)) return into;
+  const out = into ?? [];
   for (const t of value.split(",")) {
     const tok = t.trim().toLowerCase();
-    if (tok && tok !== "close" && tok !== "keep-alive") (into ??= []).push(tok);
+    if (tok && tok !== "close" && tok !== "keep-alive") out.push(tok);
   }
-  return into;
+  return out.length > 0 ? out : undefined;
 }
 
 /** `list` without the fields a Connection header listed (rare: a second pass only then). */
