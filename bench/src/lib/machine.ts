@@ -1,6 +1,8 @@
 /**
  * Machine-wide CPU accounting, to tell a clean measurement from one disturbed by other work on
- * the same machine: busy CPU from /proc/stat minus what the benchmark's own processes used.
+ * the same machine: busy CPU from /proc/stat minus what the benchmark's own processes used,
+ * and the time the hypervisor gave this VM's CPUs to others (steal), which no process here
+ * shows: on this 2-core VM it was ~0 idle and 0.15–0.2 cores while a bench ran (2026-12-02).
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -10,15 +12,17 @@ import { treeCpuMs } from "./procs.js";
 interface Snap {
   at: number;
   busyMs: number;
+  stealMs: number;
   ownMs: number;
 }
 
-function machineBusyMs(): number {
+/** Busy and stolen CPU time of the whole machine (ms, all CPUs) from /proc/stat's first line. */
+function machineMs(): { busyMs: number; stealMs: number } {
   const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
   const f = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = f;
-  return ((user + nice + system + irq + softirq) * 1000) / 100;
+  // user nice system idle iowait irq softirq steal (USER_HZ = 100 ticks per second)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return { busyMs: ((user + nice + system + irq + softirq) * 1000) / 100, stealMs: (steal * 1000) / 100 };
 }
 
 function ownMs(pids: number[]): number {
@@ -27,7 +31,7 @@ function ownMs(pids: number[]): number {
 }
 
 export function snapshot(pids: number[]): Snap {
-  return { at: performance.now(), busyMs: machineBusyMs(), ownMs: ownMs(pids) };
+  return { at: performance.now(), ...machineMs(), ownMs: ownMs(pids) };
 }
 
 /** Cores used by processes other than the benchmark's own between the two snapshots. */
@@ -36,6 +40,13 @@ export function otherCores(a: Snap, b: Snap): number {
   if (wall <= 0) return 0;
   const other = b.busyMs - a.busyMs - (b.ownMs - a.ownMs);
   return Math.max(0, Math.round((other / wall) * 100) / 100);
+}
+
+/** Cores' worth of CPU time the hypervisor stole from this VM between the two snapshots. */
+export function stolenCores(a: Snap, b: Snap): number {
+  const wall = b.at - a.at;
+  if (wall <= 0) return 0;
+  return Math.max(0, Math.round(((b.stealMs - a.stealMs) / wall) * 100) / 100);
 }
 
 /**

@@ -71,6 +71,7 @@ export function combineRounds(label: string, rounds: Record<string, unknown>[]):
     cpuRatioToNginx: med(ok, "cpuRatioToNginx"),
     cpuCoreUtilization: med(ok, "cpuCoreUtilization"),
     rssMiB: med(ok, "rssMiB"),
+    stolenCores: med(ok, "stolenCores"),
     requests: ok.reduce((a, r) => a + (pick(r, "requests") ?? 0), 0),
     clientErrors: ok.reduce((a, r) => a + (pick(r, "clientErrors") ?? 0), 0),
     errors: sumMaps(ok.map((r) => r.errors)),
@@ -86,6 +87,7 @@ export function combineRounds(label: string, rounds: Record<string, unknown>[]):
       rssMiB: pick(r, "rssMiB") ?? null,
       clientErrors: pick(r, "clientErrors") ?? null,
       backgroundCores: r.backgroundCores ?? null,
+      stolenCores: pick(r, "stolenCores") ?? null,
     })),
   };
 }

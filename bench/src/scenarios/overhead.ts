@@ -155,6 +155,7 @@ export const overhead: Scenario = {
     add("CPU ms / 1k req", ["cpuMsPer1000Requests"], 1);
     add("RSS MiB", ["rssMiB"], 0);
     add("client errors", ["clientErrors"], 0);
+    add("VM steal, cores", ["stolenCores"], 2);
     return rows;
   },
 };
