@@ -50,7 +50,7 @@ export interface RequestContext {
 /**
  * The balancer's view of one request. `headers` is read only by policies that hash a header
  * (ring hash): node builds `req.headers` on first access, a call per field, which
- * least_request never needs (decision 0020 addendum).
+ * least_request never needs (headers.ts, scanRequestFields).
  */
 export class RequestPick implements PickContext {
   readonly #req: IncomingMessage;

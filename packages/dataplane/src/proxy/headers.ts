@@ -57,7 +57,8 @@ export interface RequestFields {
 /**
  * One pass over node's `rawHeaders`: the upstream field list and the few fields the
  * forwarder needs, without node's `req.headers` object, which node builds on first access
- * with a call per field (`_addHeaderLine`, ~1 % of the proxy's busy time; decision 0020).
+ * with a call per field (`_addHeaderLine`: 1.0 → 0.1 % of the busy time in a CPU profile of one
+ * request at a time; the total CPU moved less than its run-to-run spread, 2026-12-02).
  */
 export function scanRequestFields(raw: readonly string[], warmName?: string): RequestFields {
   const list: string[] = [];
