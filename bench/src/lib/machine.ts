@@ -2,7 +2,7 @@
  * Machine-wide CPU accounting, to tell a clean measurement from one disturbed by other work on
  * the same machine: busy CPU from /proc/stat minus what the benchmark's own processes used,
  * and the time the hypervisor gave this VM's CPUs to others (steal), which no process here
- * shows: on this 2-core VM it was ~0 idle and 0.15–0.2 cores while a bench ran (2026-12-02).
+ * shows: on this 2-core VM it was ~0 idle and 0–0.28 cores per run while a bench ran (2026-12-02).
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
@@ -34,19 +34,19 @@ export function snapshot(pids: number[]): Snap {
   return { at: performance.now(), ...machineMs(), ownMs: ownMs(pids) };
 }
 
+/** `ms` of CPU time spread over `wallMs` of wall time, in cores (two decimals, never below 0). */
+export function coresOver(ms: number, wallMs: number): number {
+  return wallMs > 0 ? Math.max(0, Math.round((ms / wallMs) * 100) / 100) : 0;
+}
+
 /** Cores used by processes other than the benchmark's own between the two snapshots. */
 export function otherCores(a: Snap, b: Snap): number {
-  const wall = b.at - a.at;
-  if (wall <= 0) return 0;
-  const other = b.busyMs - a.busyMs - (b.ownMs - a.ownMs);
-  return Math.max(0, Math.round((other / wall) * 100) / 100);
+  return coresOver(b.busyMs - a.busyMs - (b.ownMs - a.ownMs), b.at - a.at);
 }
 
 /** Cores' worth of CPU time the hypervisor stole from this VM between the two snapshots. */
 export function stolenCores(a: Snap, b: Snap): number {
-  const wall = b.at - a.at;
-  if (wall <= 0) return 0;
-  return Math.max(0, Math.round(((b.stealMs - a.stealMs) / wall) * 100) / 100);
+  return coresOver(b.stealMs - a.stealMs, b.at - a.at);
 }
 
 /**

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { ProxyInstance, ProxySpec, SystemDef } from "../systems/types.js";
 import { errorMessage, progress } from "./log.js";
-import { otherCores, snapshot, stolenCores, waitQuiet } from "./machine.js";
+import { coresOver, otherCores, snapshot, stolenCores, waitQuiet } from "./machine.js";
 import { type RunningSim, type SimEndpointSpec, startSim } from "./sim.js";
 
 export interface Ctx {
@@ -177,7 +177,7 @@ async function runOnce(
     const b = snapshot(pids);
     const background = otherCores(a, b);
     const wall = b.at - a.at;
-    const proxyCores = inst.pid !== undefined ? Math.round(((inst.cpuMs() - proxyCpu0) / wall) * 100) / 100 : null;
+    const proxyCores = inst.pid !== undefined ? coresOver(inst.cpuMs() - proxyCpu0, wall) : null;
     if (background > NOISE_CORES)
       progress(`${scenario}: ${def.label}: other processes used ${background} cores during the run`);
     return {
@@ -191,7 +191,7 @@ async function runOnce(
       backgroundCores: { before, during: background },
       // CPU the hypervisor gave to other VMs during the run, in cores (not in backgroundCores).
       stolenCores: stolenCores(a, b),
-      machineBusyCores: Math.round(((b.busyMs - a.busyMs) / wall) * 100) / 100,
+      machineBusyCores: coresOver(b.busyMs - a.busyMs, wall),
     };
   } catch (err) {
     const msg = errorMessage(err);

@@ -10,7 +10,7 @@
  * 100–106 MiB between identical runs.
  */
 import type { Summary } from "../lib/stats.js";
-import { median, r3 } from "../lib/stats.js";
+import { median, r3, ratio } from "../lib/stats.js";
 import { pick } from "./common.js";
 
 /** One round: each system's figures (runSystem's result: figures, or `{ error }`, or `{ skipped }`). */
@@ -32,7 +32,7 @@ export function compareWithinRound(round: Round): void {
     f.addedP50Ms = diff("p50");
     f.addedP99Ms = diff("p99");
     const cpu = pick(f, "cpuMsPer1000Requests");
-    f.cpuRatioToNginx = cpu !== undefined && nginxCpu ? Math.round((cpu / nginxCpu) * 100) / 100 : null;
+    f.cpuRatioToNginx = cpu !== undefined && nginxCpu !== undefined ? ratio(cpu, nginxCpu) : null;
   }
 }
 
