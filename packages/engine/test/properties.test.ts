@@ -131,7 +131,12 @@ describe("engine invariants (fast-check)", () => {
           expect(changes.length - startup).toBeLessThanOrEqual(2 * o.endpoints + 2);
         },
       ),
-      { numRuns: 6 },
+      // The fixed example flapped 1<->2 pre-connect connections before the ±10 % band applied
+      // going down as well (decision 0011 addendum).
+      {
+        numRuns: 6,
+        examples: [[{ seed: 9, endpoints: 2, proxies: 5, ratePerEndpoint: 116, latencySigma: 0.1 }]],
+      },
     );
   }, 120_000);
 });

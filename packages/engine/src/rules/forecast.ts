@@ -36,12 +36,18 @@ export interface ForecastFigures {
 /**
  * Connections one proxy needs, with Kubernetes HPA's tolerance: within ±10 % of the current
  * target the recommendation is the current target, so a need sitting on an integer boundary
- * (2.05 connections' worth) does not flip between 2 and 3.
+ * (2.05 connections' worth) does not flip between 2 and 3. The same 10 % applies going down
+ * (decision 0011 addendum: without it a noisy forecast near 1 flipped pre-connect 1↔2).
  */
 function need(rate: number, proxies: number, latencyS: number, current: number, config: EngineConfig): number {
   const f = config.forecast;
   const raw = (rate / proxies) * latencyS * f.headroom;
-  const n = current > 0 && Math.abs(raw / current - 1) <= 0.1 ? current : Math.ceil(raw);
+  const ceil = Math.ceil(raw);
+  let n = ceil;
+  if (current > 0 && Math.abs(raw / current - 1) <= 0.1) n = current;
+  // Going down, the lower target must keep 10 % to spare (0.95 connections' worth does not
+  // drop a target of 2 to 1): a band around each integer boundary, not a threshold.
+  else if (raw < current && raw > 0.9 * ceil) n = Math.min(current, ceil + 1);
   return Math.min(f.maxWarm, Math.max(f.minWarm, n));
 }
 
