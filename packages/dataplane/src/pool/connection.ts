@@ -1,5 +1,6 @@
 /**
- * One upstream connection = one undici Client fed with a socket we opened ourselves.
+ * One upstream connection: our own HTTP/1.1 codec (h1-client.ts, decision 0029) on a socket we
+ * opened ourselves, or for h2 one undici Client fed with that socket.
  *
  * Why a Client per connection rather than undici's Pool/Agent: the seed needs per-connection
  * control that Pool does not expose — run the warm-up health check *on this connection* and
@@ -10,8 +11,37 @@
  * PooledConnection is closed and the pool decides whether to replace it.
  */
 import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
+import type { Clock } from "../clock.js";
 import { Client } from "../undici-lean.js";
+import { H1Connection, type H1Handler } from "./h1-client.js";
+
+/** What a health check reads of a response (h1 and h2 alike). */
+export interface ProbeResponse {
+  statusCode: number;
+  body: { dump(): Promise<void> };
+}
+
+export interface ProbeRequest {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** The request options the forwarder dispatches with (undici's names, as the h2 path takes them). */
+export interface ConnDispatch {
+  method: string;
+  path: string;
+  headers: string[];
+  body: Readable | null;
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+/** A handler both paths accept: the h1 codec hands header strings, undici Buffers. */
+export type ConnHandler = H1Handler & Dispatcher.DispatchHandler;
 
 export type ConnState = "idle" | "active" | "closed";
 
@@ -19,7 +49,10 @@ let nextId = 0;
 
 export class PooledConnection {
   readonly id = ++nextId;
-  readonly client: Client;
+  /** h2 only: the undici Client that owns the session. */
+  readonly #client: Client | undefined;
+  /** h1: the codec. */
+  readonly #h1: H1Connection | undefined;
   readonly protocol: "h1" | "h2";
   readonly connectMs: number;
   readonly createdAt: number;
@@ -54,6 +87,7 @@ export class PooledConnection {
     protocol: "h1" | "h2";
     connectMs: number;
     now: number;
+    clock: Clock;
     maxStreams: number;
     /** TLS only: the SNI this connection was opened with. */
     servername?: string;
@@ -67,8 +101,22 @@ export class PooledConnection {
     this.lastUsedAt = opts.now;
     this.capacity = opts.protocol === "h2" ? Math.max(1, opts.maxStreams) : 1;
     this.#onClose = opts.onClose;
+    opts.socket.once("close", () => this.close());
+    // A warm connection reset by the peer before its first request would otherwise crash the
+    // process with an unhandled 'error'; the 'close' that follows retires the connection, and
+    // errors during a request reach that request through the codec or undici.
+    opts.socket.on("error", () => {});
+    if (opts.protocol === "h1") {
+      this.#h1 = new H1Connection({
+        socket: opts.socket,
+        clock: opts.clock,
+        defaultHost: new URL(opts.origin).host,
+        onUnusable: (byPeer) => (byPeer ? this.close() : this.retire()),
+      });
+      return;
+    }
     let handed: Socket | undefined = opts.socket;
-    this.client = new Client(opts.origin, {
+    this.#client = new Client(opts.origin, {
       allowH2: opts.protocol === "h2",
       maxConcurrentStreams: opts.maxStreams,
       pipelining: 1,
@@ -90,13 +138,7 @@ export class PooledConnection {
         });
       },
     });
-    opts.socket.once("close", () => this.close());
-    // undici attaches its socket listeners only when the first request is dispatched; a warm
-    // connection reset by the peer before that would otherwise crash the process with an
-    // unhandled 'error'. The 'close' that follows retires the connection; errors during a
-    // request still reach that request through undici's own listener.
-    opts.socket.on("error", () => {});
-    this.client.on("disconnect", () => this.close());
+    this.#client.on("disconnect", () => this.close());
   }
 
   get state(): ConnState {
@@ -110,25 +152,29 @@ export class PooledConnection {
     return !this.closed && !this.retiring && !this.#socket.destroyed && this.inFlight < this.capacity;
   }
 
-  request(opts: Dispatcher.RequestOptions): Promise<Dispatcher.ResponseData> {
+  /** A probe (health check, priming): status and a body to discard. */
+  request(opts: ProbeRequest): Promise<ProbeResponse> {
     this.requests++;
-    if (this.#servername === undefined) return this.client.request(opts);
+    if (this.#h1) return probeH1(this.#h1, opts);
+    const client = this.#client!;
+    if (this.#servername === undefined) return client.request(opts);
     // undici derives a TLS servername from each request's Host header and tears the socket
     // down when it differs from the connection's ("servername changed"). The socket is ours
     // and already verified for its SNI, so pin the servername to it. `servername` is read by
     // undici's Request (lib/core/request.js) but missing from its RequestOptions type.
-    const pinned: Dispatcher.RequestOptions & { servername: string } = { ...opts, servername: this.#servername };
-    return this.client.request(pinned);
+    return client.request({ ...opts, servername: this.#servername } as Dispatcher.RequestOptions);
   }
 
   /**
-   * The hot path: undici's dispatch() with a handler object (raw headers, back-pressure,
-   * abort) and no promise, body stream or header object per request (issue #15).
+   * The hot path: a handler object (raw headers, back-pressure, abort) and no promise, body
+   * stream or header object per request (issue #15).
    */
-  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  dispatch(opts: ConnDispatch, handler: ConnHandler): boolean {
     this.requests++;
-    if (this.#servername !== undefined) (opts as { servername?: string }).servername = this.#servername;
-    return this.client.dispatch(opts, handler);
+    if (this.#h1) return this.#h1.dispatch({ ...opts, timeoutMs: opts.headersTimeout }, handler);
+    const o: Dispatcher.DispatchOptions & { servername?: string } = opts;
+    if (this.#servername !== undefined) o.servername = this.#servername;
+    return this.#client!.dispatch(o, handler);
   }
 
   /** Immediate close decided by the pool (drain deadline, failed check, trimming). */
@@ -142,7 +188,8 @@ export class PooledConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.client.destroy().catch(() => {});
+    if (this.#h1) this.#h1.destroy();
+    else this.#client?.destroy().catch(() => {});
     this.#onClose(this);
   }
 
@@ -151,11 +198,46 @@ export class PooledConnection {
     if (this.closed) return;
     this.retiring = true;
     this.closedByPool = true;
-    try {
-      await this.client.close();
-    } catch {
-      // already destroyed
+    if (this.#h1) await this.#h1.idle();
+    else {
+      try {
+        await this.#client?.close();
+      } catch {
+        // already destroyed
+      }
     }
     this.close();
   }
+}
+
+/** A probe on the h1 codec: resolves at the end of the response (the body is read and dropped). */
+function probeH1(h1: H1Connection, opts: ProbeRequest): Promise<ProbeResponse> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let abort: ((err?: Error) => void) | undefined;
+    const onAbort = (): void => abort?.(new Error("probe aborted"));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = (): void => opts.signal?.removeEventListener("abort", onAbort);
+    h1.dispatch(
+      { method: opts.method, path: opts.path, headers: opts.headers },
+      {
+        onConnect(a) {
+          abort = a;
+          if (opts.signal?.aborted) a(new Error("probe aborted"));
+        },
+        onHeaders(s) {
+          status = s;
+          return true;
+        },
+        onComplete() {
+          done();
+          resolve({ statusCode: status, body: { dump: () => Promise.resolve() } });
+        },
+        onError(err) {
+          done();
+          reject(err);
+        },
+      },
+    );
+  });
 }

@@ -80,6 +80,7 @@ export class ConnectionOpener {
       protocol: r.protocol,
       connectMs: r.connectMs,
       now: this.#clock.now(),
+      clock: this.#clock,
       maxStreams: s.maxStreams ?? 100,
       servername,
       onClose: this.#onClose,

@@ -152,7 +152,7 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
     if (this.rc.clientClosed) abort(new Error("client went away"));
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: readonly (Buffer | string)[], resume: () => void): boolean {
     // 1xx informational responses are not relayed (node answers 100-continue itself).
     if (statusCode < 200) return true;
     this.upstreamMs = this.rc.clock.now() - this.dispatchedAt;
@@ -188,7 +188,7 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   }
 }
 
-function saysClose(raw: readonly Buffer[]): boolean {
+function saysClose(raw: readonly (Buffer | string)[]): boolean {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const n = raw[i]!;
     if (n.length === 10 && n.toString("latin1").toLowerCase() === "connection")

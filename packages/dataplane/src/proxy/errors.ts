@@ -43,8 +43,29 @@ export function writeError(res: ServerResponse, cause: ProxyErrorCause, detail: 
 
 export function classifyUpstreamError(err: unknown): ProxyErrorCause {
   const code = (err as { code?: string }).code ?? "";
-  if (code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE" || code === "UND_ERR_CLOSED")
+  // MESHTUNE_*: the h1 codec's (pool/h1-client.ts); UND_ERR_*: undici's, for h2.
+  if (
+    code === "MESHTUNE_UPSTREAM_RESET" ||
+    code === "UND_ERR_SOCKET" ||
+    code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code === "UND_ERR_CLOSED"
+  )
     return "upstream_reset";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return "upstream_timeout";
+  if (isTimeoutCode(code)) return "upstream_timeout";
   return "upstream_protocol_error";
+}
+
+export function isTimeoutCode(code: string | undefined): boolean {
+  return (
+    code === "MESHTUNE_HEADERS_TIMEOUT" ||
+    code === "MESHTUNE_BODY_TIMEOUT" ||
+    code === "UND_ERR_HEADERS_TIMEOUT" ||
+    code === "UND_ERR_BODY_TIMEOUT"
+  );
+}
+
+/** Timed out after the response headers were relayed. */
+export function isBodyTimeout(code: string | undefined): boolean {
+  return code === "MESHTUNE_BODY_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
 }

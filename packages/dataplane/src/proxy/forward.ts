@@ -16,7 +16,7 @@ import { systemClock } from "../clock.js";
 import type { ClusterRuntime } from "../cluster.js";
 import type { AcquireResult } from "../pool/pool.js";
 import { Attempt, type AttemptOutcome, type AttemptSink, DONE, type RequestContext, RequestPick } from "./attempt.js";
-import { classifyUpstreamError, PROXY_ERRORS, type ProxyErrorCause, writeError } from "./errors.js";
+import { classifyUpstreamError, isBodyTimeout, PROXY_ERRORS, type ProxyErrorCause, writeError } from "./errors.js";
 import { scanRequestFields, withFields } from "./headers.js";
 import type { AttemptInfo, ForwardHooks } from "./hooks.js";
 import type { Router } from "./router.js";
@@ -257,7 +257,7 @@ export class Forwarder implements AttemptSink {
       }
       if (!rc.clientClosed) {
         // Headers already sent: the only honest signal left is to reset the client stream.
-        if (code === "UND_ERR_BODY_TIMEOUT") cluster.observeLatency(host, cluster.config.requestTimeoutMs);
+        if (isBodyTimeout(code)) cluster.observeLatency(host, cluster.config.requestTimeoutMs);
         cluster.outlier.reportResult(host, { kind: "local_origin_failure", cause: "reset" });
         this.#report(a, {
           status,

@@ -1,0 +1,436 @@
+/**
+ * The HTTP/1.1 client side of one pooled connection: writes a request, parses the response
+ * (RFC 9112) and hands it to a handler with undici's legacy dispatch-handler shape, so the
+ * forwarder's Attempt works over either. One request at a time, no pipelining.
+ *
+ * Why not undici's Client (decision 0029): on the same loopback run at 2,000 rps a relay of
+ * node:http in front of undici's dispatch() used 94.5–105.5 CPU-ms per 1,000 requests, the
+ * same relay over this kind of plain socket codec 69–72, NGINX 39.5–40.5 and the proxy 110.5–121.
+ * undici's per-request Request object, header validation, kQueue and its wasm llhttp are most of
+ * that difference; a pooled connection needs none of them (the pool already owns the socket,
+ * its timeouts and its lifecycle).
+ *
+ * Framing (RFC 9112 §6.3): no body for HEAD, 1xx, 204 and 304; Transfer-Encoding chunked
+ * (decoded: node re-frames the relayed body for the client); Content-Length; otherwise the
+ * body runs to the end of the connection. A response that leaves the connection in doubt
+ * (Connection: close, body to EOF, both Transfer-Encoding and Content-Length, bytes past the
+ * response, a request body still uploading) closes it: `onUnusable` runs before `onComplete`,
+ * so the pool never hands it to another request.
+ *
+ * Timeouts: one lazily armed timer per connection on the injected Clock, not one per request;
+ * the deadline is `timeoutMs` after the last byte written or read (headers or body).
+ */
+import type { Socket } from "node:net";
+import type { Readable } from "node:stream";
+import type { Clock, TimerHandle } from "../clock.js";
+import { ChunkedDecoder, parseHead, type ResponseHead } from "./h1-parse.js";
+
+export type H1ErrorCode =
+  | "MESHTUNE_UPSTREAM_RESET"
+  | "MESHTUNE_HEADERS_TIMEOUT"
+  | "MESHTUNE_BODY_TIMEOUT"
+  | "MESHTUNE_UPSTREAM_PROTOCOL";
+
+export class H1Error extends Error {
+  readonly code: H1ErrorCode;
+  constructor(code: H1ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** undici's legacy DispatchHandler, as far as the proxy uses it. */
+export interface H1Handler {
+  onConnect?(abort: (err?: Error) => void): void;
+  onHeaders?(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[] | null): void;
+  onError?(err: Error): void;
+}
+
+export interface H1Request {
+  method: string;
+  path: string;
+  /** Flat [name, value, …] as node's parser produced them (no CR/LF possible), or an object. */
+  headers?: readonly string[] | Readonly<Record<string, string>> | null;
+  body?: Readable | null;
+  /** Deadline after the last byte written or read; 0 or absent: none. */
+  timeoutMs?: number;
+}
+
+export interface H1Options {
+  socket: Socket;
+  clock: Clock;
+  /** Host header when a request carries none (origin host[:port]). */
+  defaultHost: string;
+  /** Response header block limit (node's and undici's default: 16 KiB). */
+  maxHeaderBytes?: number;
+  /**
+   * The connection must not serve another request (called before the handler's onComplete or
+   * onError). `byPeer`: the server closed it in the middle of a request; otherwise this side
+   * decided (abort, protocol error, a response that ends the connection).
+   */
+  onUnusable(byPeer: boolean): void;
+}
+
+enum Phase {
+  Idle = 0,
+  Head = 1,
+  Body = 2,
+}
+enum Framing {
+  None = 0,
+  Length = 1,
+  Chunked = 2,
+  ToEof = 3,
+}
+const CRLF_CRLF = Buffer.from("\r\n\r\n");
+const VALID_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export class H1Connection {
+  readonly #socket: Socket;
+  readonly #clock: Clock;
+  readonly #defaultHost: string;
+  readonly #maxHeaderBytes: number;
+  readonly #onUnusable: (byPeer: boolean) => void;
+  #phase = Phase.Idle;
+  #handler: H1Handler | undefined;
+  #isHead = false;
+  #head: Buffer | undefined;
+  #framing = Framing.None;
+  #remaining = 0;
+  #chunked: ChunkedDecoder | undefined;
+  #keepAlive = true;
+  #body: Readable | undefined;
+  #bodyDone = true;
+  #timeoutMs = 0;
+  #lastActivity = 0;
+  #timer: TimerHandle | undefined;
+  #dead = false;
+
+  constructor(o: H1Options) {
+    this.#socket = o.socket;
+    this.#clock = o.clock;
+    this.#defaultHost = o.defaultHost;
+    this.#maxHeaderBytes = o.maxHeaderBytes ?? 16 * 1024;
+    this.#onUnusable = o.onUnusable;
+    o.socket.on("data", (d: Buffer) => this.#onData(d));
+    o.socket.on("end", () => this.#onEnd());
+    o.socket.on("close", () => this.#onEnd());
+  }
+
+  get busy(): boolean {
+    return this.#phase !== Phase.Idle;
+  }
+
+  /** Resolves when no request is in flight (graceful close). */
+  idle(): Promise<void> {
+    if (this.#phase === Phase.Idle) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+  #idleWaiters: Array<() => void> = [];
+
+  dispatch(req: H1Request, handler: H1Handler): boolean {
+    if (this.#phase !== Phase.Idle || this.#dead || this.#socket.destroyed) {
+      const err = new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed before the request was sent");
+      queueMicrotask(() => handler.onError?.(err));
+      return false;
+    }
+    this.#phase = Phase.Head;
+    this.#handler = handler;
+    this.#isHead = req.method === "HEAD";
+    this.#keepAlive = true;
+    this.#head = undefined;
+    this.#timeoutMs = req.timeoutMs ?? 0;
+    this.#touch();
+    handler.onConnect?.(this.#abort);
+    if (this.#handler !== handler) return false; // aborted in onConnect
+    let chunkedBody: boolean;
+    try {
+      chunkedBody = this.#writeHead(req);
+    } catch (err) {
+      this.#abort(err as Error);
+      return false;
+    }
+    if (req.body) this.#pipeBody(req.body, chunkedBody);
+    else this.#bodyDone = true;
+    return true;
+  }
+
+  /** Closes the socket; a request in flight fails with `err`. */
+  destroy(err?: Error): void {
+    this.#dead = true;
+    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed by the pool"));
+    this.#socket.destroy();
+  }
+
+  // ---- request ----
+
+  /** Writes the request head; returns whether the body must be chunk-encoded. */
+  #writeHead(req: H1Request): boolean {
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
+    let hasHost = false;
+    let hasLength = false;
+    const add = (name: string, value: string): void => {
+      const n = name.length;
+      if (n === 4 && name.toLowerCase() === "host") hasHost = true;
+      else if (n === 14 && name.toLowerCase() === "content-length") hasLength = true;
+      head += `${name}: ${value}\r\n`;
+    };
+    const h = req.headers;
+    if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) add(h[i]!, h[i + 1]!);
+    else if (h)
+      for (const k in h) {
+        const v = (h as Record<string, string>)[k]!;
+        // Object headers come from config and code, not node's parser: refuse CR/LF injection.
+        if (!VALID_VALUE.test(v) || !VALID_VALUE.test(k)) throw new TypeError(`invalid header ${k}`);
+        add(k, v);
+      }
+    if (!hasHost) head += `host: ${this.#defaultHost}\r\n`;
+    const chunked = req.body != null && !hasLength;
+    if (chunked) head += "transfer-encoding: chunked\r\n";
+    this.#socket.write(`${head}\r\n`, "latin1");
+    return chunked;
+  }
+
+  #pipeBody(body: Readable, chunked: boolean): void {
+    this.#body = body;
+    this.#bodyDone = false;
+    const sock = this.#socket;
+    const onData = (c: Buffer | string): void => {
+      if (c.length === 0) return; // a zero-size chunk would end a chunked body
+      this.#touch();
+      const ok = chunked
+        ? sock.write(`${Buffer.byteLength(c).toString(16)}\r\n`) && sock.write(c) && sock.write("\r\n")
+        : sock.write(c);
+      if (!ok) {
+        body.pause();
+        sock.once("drain", () => body.resume());
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      this.#bodyDone = true;
+      if (chunked) sock.write("0\r\n\r\n");
+    };
+    const onClose = (): void => {
+      if (!body.readableEnded) onFail();
+    };
+    const onFail = (): void => {
+      cleanup();
+      this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)"));
+    };
+    const cleanup = (): void => {
+      body.off("data", onData);
+      body.off("end", onEnd);
+      body.off("error", onFail);
+      body.off("close", onClose);
+      this.#body = undefined;
+    };
+    this.#stopBody = cleanup;
+    body.on("data", onData);
+    body.on("end", onEnd);
+    body.on("error", onFail);
+    body.on("close", onClose);
+    if (body.readableEnded) onEnd();
+  }
+  #stopBody: () => void = () => {};
+
+  // ---- response ----
+
+  #onData(d: Buffer): void {
+    if (this.#phase === Phase.Idle) {
+      // Bytes nobody asked for: the connection is out of step with the server.
+      this.#unusable();
+      this.#socket.destroy();
+      return;
+    }
+    this.#touch();
+    let rest: Buffer | undefined = d;
+    while (rest && rest.length > 0 && this.busy) {
+      rest = this.#phase === Phase.Head ? this.#readHead(rest) : this.#readBody(rest);
+    }
+    if (rest && rest.length > 0 && !this.busy) {
+      this.#unusable();
+      this.#socket.destroy();
+    }
+  }
+
+  /** Consumes head bytes; returns what is left of `d` after the head (undefined: need more). */
+  #readHead(d: Buffer): Buffer | undefined {
+    const prev = this.#head;
+    const buf = prev ? Buffer.concat([prev, d]) : d;
+    const end = buf.indexOf(CRLF_CRLF, prev ? Math.max(0, prev.length - 3) : 0);
+    if (end < 0) {
+      if (buf.length > this.#maxHeaderBytes)
+        this.#protocolError(`response header block over ${this.#maxHeaderBytes} bytes`);
+      else this.#head = buf;
+      return undefined;
+    }
+    this.#head = undefined;
+    if (end > this.#maxHeaderBytes) {
+      this.#protocolError(`response header block over ${this.#maxHeaderBytes} bytes`);
+      return undefined;
+    }
+    const parsed = parseHead(buf.toString("latin1", 0, end));
+    if (!parsed.ok) {
+      this.#protocolError(parsed.error);
+      return undefined;
+    }
+    const rest = buf.subarray(end + 4);
+    if (parsed.head.status < 200) {
+      if (parsed.head.status === 101) this.#protocolError("unexpected 101 Switching Protocols");
+      return rest; // 1xx informational: the final response follows
+    }
+    this.#startBody(parsed.head);
+    return rest;
+  }
+
+  #startBody(h: ResponseHead): void {
+    this.#keepAlive = h.keepAlive;
+    const noBody = this.#isHead || h.status === 204 || h.status === 304;
+    if (noBody) this.#framing = Framing.None;
+    else if (h.chunked) {
+      this.#framing = Framing.Chunked;
+      this.#chunked = new ChunkedDecoder();
+      // Transfer-Encoding with Content-Length may be a smuggling attempt (RFC 9112 §6.3).
+      if (h.contentLength !== undefined) this.#keepAlive = false;
+    } else if (h.contentLength !== undefined) {
+      this.#framing = Framing.Length;
+      this.#remaining = h.contentLength;
+    } else {
+      this.#framing = Framing.ToEof;
+      this.#keepAlive = false;
+    }
+    this.#phase = Phase.Body;
+    const handler = this.#handler;
+    handler?.onHeaders?.(h.status, h.headers, this.#resume, h.statusText);
+    if (this.#handler !== handler) return; // aborted while relaying the headers
+    if (this.#framing === Framing.None || (this.#framing === Framing.Length && this.#remaining === 0)) this.#complete();
+  }
+
+  #readBody(d: Buffer): Buffer | undefined {
+    switch (this.#framing) {
+      case Framing.Length: {
+        const n = Math.min(d.length, this.#remaining);
+        this.#remaining -= n;
+        this.#deliver(n === d.length ? d : d.subarray(0, n));
+        if (this.#remaining === 0 && this.#phase === Phase.Body) this.#complete();
+        return n === d.length ? undefined : d.subarray(n);
+      }
+      case Framing.Chunked: {
+        const r = this.#chunked!.push(d, (c) => this.#deliver(c));
+        if (r.error) {
+          this.#protocolError(r.error);
+          return undefined;
+        }
+        if (r.done && this.#phase === Phase.Body) this.#complete();
+        return r.rest;
+      }
+      case Framing.ToEof:
+        this.#deliver(d);
+        return undefined;
+      default:
+        return d;
+    }
+  }
+
+  #deliver(chunk: Buffer): void {
+    if (chunk.length === 0 || this.#phase !== Phase.Body) return;
+    if (this.#handler?.onData?.(chunk) === false) this.#socket.pause();
+  }
+
+  #resume = (): void => {
+    if (!this.#socket.destroyed) this.#socket.resume();
+  };
+
+  #onEnd(): void {
+    if (this.#dead && this.#phase === Phase.Idle) return;
+    this.#dead = true;
+    if (this.#phase === Phase.Body && this.#framing === Framing.ToEof) return this.#complete();
+    this.#fail(new H1Error("MESHTUNE_UPSTREAM_RESET", "other side closed"), true);
+  }
+
+  #complete(): void {
+    const handler = this.#handler;
+    const reusable = this.#keepAlive && this.#bodyDone && !this.#dead;
+    this.#stopBody();
+    this.#finish();
+    if (!reusable) {
+      this.#unusable();
+      // Let the handler relay the end first; the socket goes after it.
+      queueMicrotask(() => this.#socket.destroy());
+    }
+    handler?.onComplete?.(null);
+  }
+
+  #finish(): void {
+    this.#phase = Phase.Idle;
+    this.#handler = undefined;
+    this.#chunked = undefined;
+    // The timer stays armed: it finds the connection idle and lapses, or serves the next
+    // request (re-armed for what is left) - no timer per request.
+    if (this.#socket.isPaused()) this.#socket.resume();
+    if (this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #fail(err: Error, byPeer = false): void {
+    const handler = this.#handler;
+    if (!handler) return;
+    this.#stopBody();
+    this.#finish();
+    this.#unusable(byPeer);
+    handler.onError?.(err);
+  }
+
+  #abort = (err?: Error): void => {
+    if (!this.#handler) return;
+    this.#dead = true;
+    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "request aborted"));
+    this.#socket.destroy();
+  };
+
+  #protocolError(detail: string): void {
+    this.#abort(new H1Error("MESHTUNE_UPSTREAM_PROTOCOL", `upstream protocol error: ${detail}`));
+  }
+
+  #unusableCalled = false;
+  #unusable(byPeer = false): void {
+    if (this.#unusableCalled) return;
+    this.#unusableCalled = true;
+    this.#dead = true;
+    this.#onUnusable(byPeer);
+  }
+
+  // ---- timeout: one lazily armed timer per connection ----
+
+  #touch(): void {
+    if (this.#timeoutMs <= 0) return;
+    const now = this.#clock.now();
+    this.#lastActivity = now;
+    const due = now + this.#timeoutMs;
+    if (this.#timer && this.#timerDue <= due) return;
+    this.#timer?.cancel(); // armed for a longer timeout than this request's
+    this.#arm(this.#timeoutMs);
+  }
+
+  #timerDue = 0;
+  #arm(ms: number): void {
+    this.#timerDue = this.#clock.now() + ms;
+    this.#timer = this.#clock.setTimeout(this.#onTimer, ms);
+  }
+
+  #onTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#phase === Phase.Idle || this.#timeoutMs <= 0) return;
+    const left = this.#lastActivity + this.#timeoutMs - this.#clock.now();
+    if (left > 0) return this.#arm(left);
+    const headers = this.#phase === Phase.Head;
+    this.#abort(
+      new H1Error(
+        headers ? "MESHTUNE_HEADERS_TIMEOUT" : "MESHTUNE_BODY_TIMEOUT",
+        `no ${headers ? "response headers" : "response data"} within ${this.#timeoutMs} ms`,
+      ),
+    );
+  };
+}
