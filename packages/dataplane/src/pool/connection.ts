@@ -14,21 +14,9 @@ import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Clock } from "../clock.js";
-import { Client } from "../undici-lean.js";
+import { type Client, undiciClient } from "../undici-lean.js";
 import { H1Connection, type H1Handler } from "./h1-client.js";
-
-/** What a health check reads of a response (h1 and h2 alike). */
-export interface ProbeResponse {
-  statusCode: number;
-  body: { dump(): Promise<void> };
-}
-
-export interface ProbeRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
+import { type ProbeRequest, type ProbeResponse, probeH1 } from "./h1-probe.js";
 
 /** The request options the forwarder dispatches with (undici's names, as the h2 path takes them). */
 export interface ConnDispatch {
@@ -116,6 +104,7 @@ export class PooledConnection {
       return;
     }
     let handed: Socket | undefined = opts.socket;
+    const Client = undiciClient();
     this.#client = new Client(opts.origin, {
       allowH2: opts.protocol === "h2",
       maxConcurrentStreams: opts.maxStreams,
@@ -208,36 +197,4 @@ export class PooledConnection {
     }
     this.close();
   }
-}
-
-/** A probe on the h1 codec: resolves at the end of the response (the body is read and dropped). */
-function probeH1(h1: H1Connection, opts: ProbeRequest): Promise<ProbeResponse> {
-  return new Promise((resolve, reject) => {
-    let status = 0;
-    let abort: ((err?: Error) => void) | undefined;
-    const onAbort = (): void => abort?.(new Error("probe aborted"));
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    const done = (): void => opts.signal?.removeEventListener("abort", onAbort);
-    h1.dispatch(
-      { method: opts.method, path: opts.path, headers: opts.headers },
-      {
-        onConnect(a) {
-          abort = a;
-          if (opts.signal?.aborted) a(new Error("probe aborted"));
-        },
-        onHeaders(s) {
-          status = s;
-          return true;
-        },
-        onComplete() {
-          done();
-          resolve({ statusCode: status, body: { dump: () => Promise.resolve() } });
-        },
-        onError(err) {
-          done();
-          reject(err);
-        },
-      },
-    );
-  });
 }

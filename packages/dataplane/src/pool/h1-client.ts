@@ -23,6 +23,7 @@
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { Clock, TimerHandle } from "../clock.js";
+import { pipeRequestBody } from "./h1-body.js";
 import { ChunkedDecoder, parseHead, type ResponseHead } from "./h1-parse.js";
 
 export type H1ErrorCode =
@@ -101,7 +102,6 @@ export class H1Connection {
   #remaining = 0;
   #chunked: ChunkedDecoder | undefined;
   #keepAlive = true;
-  #body: Readable | undefined;
   #bodyDone = true;
   #timeoutMs = 0;
   #lastActivity = 0;
@@ -194,45 +194,16 @@ export class H1Connection {
   }
 
   #pipeBody(body: Readable, chunked: boolean): void {
-    this.#body = body;
     this.#bodyDone = false;
-    const sock = this.#socket;
-    const onData = (c: Buffer | string): void => {
-      if (c.length === 0) return; // a zero-size chunk would end a chunked body
-      this.#touch();
-      const ok = chunked
-        ? sock.write(`${Buffer.byteLength(c).toString(16)}\r\n`) && sock.write(c) && sock.write("\r\n")
-        : sock.write(c);
-      if (!ok) {
-        body.pause();
-        sock.once("drain", () => body.resume());
-      }
-    };
-    const onEnd = (): void => {
-      cleanup();
-      this.#bodyDone = true;
-      if (chunked) sock.write("0\r\n\r\n");
-    };
-    const onClose = (): void => {
-      if (!body.readableEnded) onFail();
-    };
-    const onFail = (): void => {
-      cleanup();
-      this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)"));
-    };
-    const cleanup = (): void => {
-      body.off("data", onData);
-      body.off("end", onEnd);
-      body.off("error", onFail);
-      body.off("close", onClose);
-      this.#body = undefined;
-    };
-    this.#stopBody = cleanup;
-    body.on("data", onData);
-    body.on("end", onEnd);
-    body.on("error", onFail);
-    body.on("close", onClose);
-    if (body.readableEnded) onEnd();
+    this.#stopBody = pipeRequestBody(body, chunked, {
+      socket: this.#socket,
+      touch: () => this.#touch(),
+      done: () => {
+        this.#bodyDone = true;
+      },
+      fail: () =>
+        this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)")),
+    });
   }
   #stopBody: () => void = () => {};
 

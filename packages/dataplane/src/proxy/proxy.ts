@@ -321,7 +321,7 @@ export class EgressProxy {
     fwd.setWarmToken(token);
     const clock = this.#deps.clock;
     try {
-      const r = await warmRequestPath(port, warmTargets(cfg), n, token, () => clock.now(), deadline);
+      const r = await warmRequestPath(port, warmTargets(cfg), n, token, clock, deadline);
       this.#log("info", "request path warmed", r);
     } finally {
       fwd.setWarmToken(undefined);

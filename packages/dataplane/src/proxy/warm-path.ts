@@ -11,8 +11,11 @@
  * warm-up deadline. They carry a per-process token header so the forwarder keeps them out of
  * telemetry hooks; they are real upstream requests otherwise (and spread by the balancer).
  */
+import net from "node:net";
 import type { ProxyConfig } from "@meshtune/contracts";
-import { Pool } from "../undici-lean.js";
+import type { Clock } from "../clock.js";
+import { H1Connection } from "../pool/h1-client.js";
+import { probeH1 } from "../pool/h1-probe.js";
 
 export const WARM_HEADER = "x-meshtune-warmup";
 const CONCURRENCY = 4;
@@ -42,34 +45,38 @@ export type WarmPathResult = { sent: number; failed: number; ms: number };
 
 /**
  * Sends `perCluster` requests to every target through the listener at `port`; resolves when
- * done or when `deadline` (ms on `now()`) passes. Never throws.
+ * done or when `deadline` (ms on the clock) passes. Never throws. The requests go out on
+ * CONCURRENCY keep-alive connections with the pooled connections' own HTTP/1.1 codec.
  */
 export async function warmRequestPath(
   port: number,
   targets: readonly WarmPathTarget[],
   perCluster: number,
   token: string,
-  now: () => number,
+  clock: Clock,
   deadline: number,
 ): Promise<WarmPathResult> {
-  const started = now();
+  const started = clock.now();
   if (perCluster <= 0 || targets.length === 0) return { sent: 0, failed: 0, ms: 0 };
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
   let sent = 0;
   let failed = 0;
   let next = 0;
   const total = perCluster * targets.length;
+  const sockets = new Set<net.Socket>();
   const worker = async () => {
-    while (next < total && now() < deadline) {
+    let conn: H1Connection | undefined;
+    while (next < total && clock.now() < deadline) {
       const t = targets[next++ % targets.length]!;
       try {
-        const r = await pool.request({
+        conn ??= await connect(port, clock, sockets, () => {
+          conn = undefined;
+        });
+        await probeH1(conn, {
           method: "GET",
           path: t.path,
           headers: { host: t.host, [WARM_HEADER]: token },
-          headersTimeout: Math.max(1, deadline - now()),
+          timeoutMs: Math.max(1, deadline - clock.now()),
         });
-        await r.body.dump();
         sent++;
       } catch {
         failed++;
@@ -79,7 +86,23 @@ export async function warmRequestPath(
   try {
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   } finally {
-    await pool.close().catch(() => {});
+    for (const s of sockets) s.destroy();
   }
-  return { sent, failed, ms: now() - started };
+  return { sent, failed, ms: clock.now() - started };
+}
+
+async function connect(
+  port: number,
+  clock: Clock,
+  sockets: Set<net.Socket>,
+  onUnusable: () => void,
+): Promise<H1Connection> {
+  const socket = net.connect(port, "127.0.0.1");
+  sockets.add(socket);
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("close", () => reject(new Error("warm-path connection closed")));
+  });
+  return new H1Connection({ socket, clock, defaultHost: `127.0.0.1:${port}`, onUnusable });
 }
