@@ -289,6 +289,134 @@ describe("h1 codec on a socket", () => {
   });
 });
 
+describe("h1 codec: review regressions (2026-12-02)", () => {
+  it("a chunked upload against a slow reader arrives intact (size, data and CRLF are never split by back-pressure)", async () => {
+    let raw = Buffer.alloc(0);
+    let got!: (b: Buffer) => void;
+    const received = new Promise<Buffer>((r) => (got = r));
+    const server = net.createServer((sock) => {
+      sock.pause();
+      setTimeout(() => sock.resume(), 300);
+      sock.on("data", (d) => {
+        raw = Buffer.concat([raw, d]);
+        if (raw.subarray(-5).toString() === "0\r\n\r\n") {
+          got(raw);
+          sock.end("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    const { h1 } = await connect((server.address() as net.AddressInfo).port);
+    const chunk = Buffer.alloc(64 * 1024, "a");
+    const body = Readable.from(Array.from({ length: 200 }, () => chunk));
+    const r = send(h1, { method: "POST", path: "/up", headers: ["host", "a"], body });
+    const wire = await received;
+    expect((await r).out).toEqual({ kind: "complete" });
+    const head = wire.indexOf("\r\n\r\n") + 4;
+    const out: Buffer[] = [];
+    const step = new ChunkedDecoder().push(wire.subarray(head), (c) => out.push(Buffer.from(c)));
+    expect(step).toMatchObject({ done: true });
+    expect(Buffer.concat(out).equals(Buffer.alloc(200 * 64 * 1024, "a"))).toBe(true);
+  });
+
+  it("bytes after a response make the connection unusable before onComplete: a request dispatched from onComplete never reads them", async () => {
+    const port = await rawServer((sock) =>
+      sock.write(
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhiHTTP/1.1 200 OK\r\nSet-Cookie: sid=attacker\r\nContent-Length: 9\r\n\r\nSMUGGLED!",
+      ),
+    );
+    const { h1, unusable } = await connect(port);
+    const first = collect();
+    const second = collect();
+    const complete = first.handler.onComplete!;
+    first.handler.onComplete = (t) => {
+      complete(t);
+      h1.dispatch(GET, second.handler); // what the pool does for a waiting request
+    };
+    h1.dispatch(GET, first.handler);
+    expect(await first.seen.done).toEqual({ kind: "complete" });
+    expect(unusable).toEqual([false]);
+    expect(await second.seen.done).toMatchObject({ kind: "error", code: "MESHTUNE_UPSTREAM_RESET" });
+    expect(second.seen.status).toBeUndefined();
+  });
+
+  it("no timeout while the handler holds the response back or the body is still uploading", async () => {
+    const clock = new FakeClock(0);
+    const port = await rawServer((sock) => {
+      sock.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+      setTimeout(() => sock.write("cd"), 30);
+    });
+    const { h1 } = await connect(port, clock);
+    let resume: (() => void) | undefined;
+    const { handler, seen } = collect();
+    handler.onHeaders = (st, _h, r) => {
+      seen.status = st;
+      resume = r;
+      return true;
+    };
+    const onData = handler.onData!;
+    handler.onData = (c) => {
+      onData(c);
+      return false;
+    };
+    h1.dispatch({ ...GET, timeoutMs: 300 }, handler);
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(1_000);
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(1_000);
+    expect(seen.status).toBe(200);
+    handler.onData = onData;
+    resume?.();
+    expect(await seen.done).toEqual({ kind: "complete" });
+    expect(Buffer.concat(seen.body).toString()).toBe("abcd");
+    const port2 = await rawServer(() => {});
+    const slow = await connect(port2, clock);
+    const up = collect();
+    const body = new Readable({ read() {} });
+    slow.h1.dispatch(
+      { method: "POST", path: "/", headers: ["content-length", "10"], body, timeoutMs: 300 },
+      up.handler,
+    );
+    clock.advance(1_000);
+    await new Promise((r) => setTimeout(r, 20));
+    let settled = false;
+    void up.seen.done.then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    body.push(null);
+  });
+
+  it("a control character in a response field, or a handler that throws, fails that request instead of the process", async () => {
+    const port = await rawServer((sock) =>
+      sock.write("HTTP/1.1 200 OK\r\nX-Debug: a\x01b\r\nContent-Length: 0\r\n\r\n"),
+    );
+    const a = await connect(port);
+    expect((await send(a.h1)).out).toMatchObject({ kind: "error", code: "MESHTUNE_UPSTREAM_PROTOCOL" });
+    const okPort = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    const b = await connect(okPort);
+    const { handler, seen } = collect();
+    handler.onHeaders = () => {
+      throw new Error("writeHead refused it");
+    };
+    b.h1.dispatch(GET, handler);
+    expect(await seen.done).toMatchObject({ kind: "error", message: "writeHead refused it" });
+  });
+
+  it("a server that resets or closes an idle connection is reported as the peer's close", async () => {
+    const port = await rawServer((sock) => sock.resetAndDestroy());
+    const a = await connect(port);
+    expect((await send(a.h1)).out).toMatchObject({ kind: "error", code: "MESHTUNE_UPSTREAM_RESET" });
+    expect(a.unusable).toEqual([true]);
+    const idle = net.createServer((sock) => setTimeout(() => sock.end(), 20));
+    await new Promise<void>((r) => idle.listen(0, "127.0.0.1", r));
+    closers.push(() => idle.close());
+    const b = await connect((idle.address() as net.AddressInfo).port);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.unusable).toEqual([true]);
+  });
+});
+
 describe("h1 parsers", () => {
   it("parseHead: status, reason, keep-alive by version and Connection, Content-Length lists", () => {
     const h = parseHead("HTTP/1.1 404 Not Found\r\nContent-Length: 5, 5\r\nConnection: keep-alive");

@@ -89,20 +89,21 @@ export class PooledConnection {
     this.lastUsedAt = opts.now;
     this.capacity = opts.protocol === "h2" ? Math.max(1, opts.maxStreams) : 1;
     this.#onClose = opts.onClose;
-    opts.socket.once("close", () => this.close());
-    // A warm connection reset by the peer before its first request would otherwise crash the
-    // process with an unhandled 'error'; the 'close' that follows retires the connection, and
-    // errors during a request reach that request through the codec or undici.
-    opts.socket.on("error", () => {});
-    if (opts.protocol === "h1") {
+    // The codec first: its 'close' listener must see a peer's reset before ours closes the
+    // connection as if the pool had (closedByPool drives warm-floor.ts's early-close backoff).
+    if (opts.protocol === "h1")
       this.#h1 = new H1Connection({
         socket: opts.socket,
         clock: opts.clock,
         defaultHost: new URL(opts.origin).host,
         onUnusable: (byPeer) => (byPeer ? this.close() : this.retire()),
       });
-      return;
-    }
+    opts.socket.once("close", () => this.close());
+    // A warm connection reset by the peer before its first request would otherwise crash the
+    // process with an unhandled 'error'; the 'close' that follows retires the connection, and
+    // errors during a request reach that request through the codec or undici.
+    opts.socket.on("error", () => {});
+    if (this.#h1) return;
     let handed: Socket | undefined = opts.socket;
     const Client = undiciClient();
     this.#client = new Client(opts.origin, {
@@ -168,6 +169,7 @@ export class PooledConnection {
 
   /** Immediate close decided by the pool (drain deadline, failed check, trimming). */
   retire(): void {
+    if (this.closed) return; // already closed (by the peer, or before): keep who closed it
     this.retiring = true;
     this.closedByPool = true;
     this.close();

@@ -17,14 +17,24 @@
  * response, a request body still uploading) closes it: `onUnusable` runs before `onComplete`,
  * so the pool never hands it to another request.
  *
+ * The response's end is reported only after the bytes that carried it were looked at: bytes
+ * past the end make the connection unusable before `onComplete`, whose caller may hand the
+ * connection to a waiting request at once (review of 2026-12-02: otherwise those bytes would
+ * be parsed as the next request's response).
+ *
  * Timeouts: one lazily armed timer per connection on the injected Clock, not one per request;
- * the deadline is `timeoutMs` after the last byte written or read (headers or body).
+ * the deadline is `timeoutMs` after the last byte written or read, and it does not run while
+ * the handler holds the response back (a slow client is not the upstream's fault) or while the
+ * request body is still being sent (as undici's headersTimeout and bodyTimeout).
+ *
+ * A handler that throws aborts its request (as undici's Request does): a callback's exception
+ * must not escape into the socket's 'data' listener and end the process.
  */
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import type { Clock, TimerHandle } from "../clock.js";
-import { pipeRequestBody } from "./h1-body.js";
 import { ChunkedDecoder, parseHead, type ResponseHead } from "./h1-parse.js";
+import { pipeRequestBody, serializeHead } from "./h1-request.js";
 
 export type H1ErrorCode =
   | "MESHTUNE_UPSTREAM_RESET"
@@ -52,10 +62,10 @@ export interface H1Handler {
 export interface H1Request {
   method: string;
   path: string;
-  /** Flat [name, value, …] as node's parser produced them (no CR/LF possible), or an object. */
+  /** Flat [name, value, …] or an object; CR, LF and NUL are refused (the request fails). */
   headers?: readonly string[] | Readonly<Record<string, string>> | null;
   body?: Readable | null;
-  /** Deadline after the last byte written or read; 0 or absent: none. */
+  /** Inactivity deadline (see the header comment); 0 or absent: none. */
   timeoutMs?: number;
 }
 
@@ -68,8 +78,8 @@ export interface H1Options {
   maxHeaderBytes?: number;
   /**
    * The connection must not serve another request (called before the handler's onComplete or
-   * onError). `byPeer`: the server closed it in the middle of a request; otherwise this side
-   * decided (abort, protocol error, a response that ends the connection).
+   * onError). `byPeer`: the server closed it; otherwise this side decided (abort, protocol
+   * error, a response that ends the connection).
    */
   onUnusable(byPeer: boolean): void;
 }
@@ -78,6 +88,8 @@ enum Phase {
   Idle = 0,
   Head = 1,
   Body = 2,
+  /** The response is complete; onComplete follows once the bytes that carried it are seen. */
+  Done = 3,
 }
 enum Framing {
   None = 0,
@@ -86,7 +98,6 @@ enum Framing {
   ToEof = 3,
 }
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
-const VALID_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export class H1Connection {
   readonly #socket: Socket;
@@ -103,10 +114,14 @@ export class H1Connection {
   #chunked: ChunkedDecoder | undefined;
   #keepAlive = true;
   #bodyDone = true;
+  #stopBody: (() => void) | undefined;
+  #paused = false;
   #timeoutMs = 0;
   #lastActivity = 0;
   #timer: TimerHandle | undefined;
-  #dead = false;
+  #timerDue = 0;
+  #unusable = false;
+  #idleWaiters: Array<() => void> = [];
 
   constructor(o: H1Options) {
     this.#socket = o.socket;
@@ -115,8 +130,11 @@ export class H1Connection {
     this.#maxHeaderBytes = o.maxHeaderBytes ?? 16 * 1024;
     this.#onUnusable = o.onUnusable;
     o.socket.on("data", (d: Buffer) => this.#onData(d));
-    o.socket.on("end", () => this.#onEnd());
-    o.socket.on("close", () => this.#onEnd());
+    o.socket.on("end", () => this.#onPeerGone());
+    o.socket.on("close", () => this.#onPeerGone());
+    // A reset ('error', then 'close') is handled as the peer's close; without a listener an
+    // ECONNRESET on an idle connection would end the process.
+    o.socket.on("error", () => {});
   }
 
   get busy(): boolean {
@@ -128,10 +146,9 @@ export class H1Connection {
     if (this.#phase === Phase.Idle) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
-  #idleWaiters: Array<() => void> = [];
 
   dispatch(req: H1Request, handler: H1Handler): boolean {
-    if (this.#phase !== Phase.Idle || this.#dead || this.#socket.destroyed) {
+    if (this.#phase !== Phase.Idle || this.#unusable || this.#socket.destroyed) {
       const err = new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed before the request was sent");
       queueMicrotask(() => handler.onError?.(err));
       return false;
@@ -141,90 +158,54 @@ export class H1Connection {
     this.#isHead = req.method === "HEAD";
     this.#keepAlive = true;
     this.#head = undefined;
+    this.#paused = false;
     this.#timeoutMs = req.timeoutMs ?? 0;
     this.#touch();
-    handler.onConnect?.(this.#abort);
-    if (this.#handler !== handler) return false; // aborted in onConnect
-    let chunkedBody: boolean;
+    if (!this.#call(() => handler.onConnect?.(this.#abort)) || this.#handler !== handler) return false;
+    let head: { text: string; chunked: boolean };
     try {
-      chunkedBody = this.#writeHead(req);
+      head = serializeHead({ ...req, hasBody: req.body != null }, this.#defaultHost);
     } catch (err) {
       this.#abort(err as Error);
       return false;
     }
-    if (req.body) this.#pipeBody(req.body, chunkedBody);
-    else this.#bodyDone = true;
+    this.#socket.write(head.text, "latin1");
+    this.#bodyDone = !req.body;
+    if (req.body)
+      this.#stopBody = pipeRequestBody(req.body, head.chunked, {
+        socket: this.#socket,
+        touch: () => this.#touch(),
+        done: () => {
+          this.#bodyDone = true;
+          this.#touch(); // the headers deadline starts when the request is sent
+        },
+        fail: () =>
+          this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)")),
+      });
     return true;
   }
 
   /** Closes the socket; a request in flight fails with `err`. */
   destroy(err?: Error): void {
-    this.#dead = true;
-    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed by the pool"));
+    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed by the pool"), false);
     this.#socket.destroy();
   }
-
-  // ---- request ----
-
-  /** Writes the request head; returns whether the body must be chunk-encoded. */
-  #writeHead(req: H1Request): boolean {
-    let head = `${req.method} ${req.path} HTTP/1.1\r\n`;
-    let hasHost = false;
-    let hasLength = false;
-    const add = (name: string, value: string): void => {
-      const n = name.length;
-      if (n === 4 && name.toLowerCase() === "host") hasHost = true;
-      else if (n === 14 && name.toLowerCase() === "content-length") hasLength = true;
-      head += `${name}: ${value}\r\n`;
-    };
-    const h = req.headers;
-    if (Array.isArray(h)) for (let i = 0; i + 1 < h.length; i += 2) add(h[i]!, h[i + 1]!);
-    else if (h)
-      for (const k in h) {
-        const v = (h as Record<string, string>)[k]!;
-        // Object headers come from config and code, not node's parser: refuse CR/LF injection.
-        if (!VALID_VALUE.test(v) || !VALID_VALUE.test(k)) throw new TypeError(`invalid header ${k}`);
-        add(k, v);
-      }
-    if (!hasHost) head += `host: ${this.#defaultHost}\r\n`;
-    const chunked = req.body != null && !hasLength;
-    if (chunked) head += "transfer-encoding: chunked\r\n";
-    this.#socket.write(`${head}\r\n`, "latin1");
-    return chunked;
-  }
-
-  #pipeBody(body: Readable, chunked: boolean): void {
-    this.#bodyDone = false;
-    this.#stopBody = pipeRequestBody(body, chunked, {
-      socket: this.#socket,
-      touch: () => this.#touch(),
-      done: () => {
-        this.#bodyDone = true;
-      },
-      fail: () =>
-        this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)")),
-    });
-  }
-  #stopBody: () => void = () => {};
 
   // ---- response ----
 
   #onData(d: Buffer): void {
     if (this.#phase === Phase.Idle) {
       // Bytes nobody asked for: the connection is out of step with the server.
-      this.#unusable();
+      this.#markUnusable(false);
       this.#socket.destroy();
       return;
     }
     this.#touch();
     let rest: Buffer | undefined = d;
-    while (rest && rest.length > 0 && this.busy) {
+    while (rest && rest.length > 0 && (this.#phase === Phase.Head || this.#phase === Phase.Body)) {
       rest = this.#phase === Phase.Head ? this.#readHead(rest) : this.#readBody(rest);
     }
-    if (rest && rest.length > 0 && !this.busy) {
-      this.#unusable();
-      this.#socket.destroy();
-    }
+    if (this.#phase === Phase.Done) this.#complete(rest !== undefined && rest.length > 0);
   }
 
   /** Consumes head bytes; returns what is left of `d` after the head (undefined: need more). */
@@ -232,17 +213,15 @@ export class H1Connection {
     const prev = this.#head;
     const buf = prev ? Buffer.concat([prev, d]) : d;
     const end = buf.indexOf(CRLF_CRLF, prev ? Math.max(0, prev.length - 3) : 0);
-    if (end < 0) {
-      if (buf.length > this.#maxHeaderBytes)
-        this.#protocolError(`response header block over ${this.#maxHeaderBytes} bytes`);
-      else this.#head = buf;
-      return undefined;
-    }
-    this.#head = undefined;
-    if (end > this.#maxHeaderBytes) {
+    if (end < 0 ? buf.length > this.#maxHeaderBytes : end > this.#maxHeaderBytes) {
       this.#protocolError(`response header block over ${this.#maxHeaderBytes} bytes`);
       return undefined;
     }
+    if (end < 0) {
+      this.#head = buf;
+      return undefined;
+    }
+    this.#head = undefined;
     const parsed = parseHead(buf.toString("latin1", 0, end));
     if (!parsed.ok) {
       this.#protocolError(parsed.error);
@@ -259,8 +238,7 @@ export class H1Connection {
 
   #startBody(h: ResponseHead): void {
     this.#keepAlive = h.keepAlive;
-    const noBody = this.#isHead || h.status === 204 || h.status === 304;
-    if (noBody) this.#framing = Framing.None;
+    if (this.#isHead || h.status === 204 || h.status === 304) this.#framing = Framing.None;
     else if (h.chunked) {
       this.#framing = Framing.Chunked;
       this.#chunked = new ChunkedDecoder();
@@ -275,9 +253,9 @@ export class H1Connection {
     }
     this.#phase = Phase.Body;
     const handler = this.#handler;
-    handler?.onHeaders?.(h.status, h.headers, this.#resume, h.statusText);
-    if (this.#handler !== handler) return; // aborted while relaying the headers
-    if (this.#framing === Framing.None || (this.#framing === Framing.Length && this.#remaining === 0)) this.#complete();
+    if (!this.#call(() => handler?.onHeaders?.(h.status, h.headers, this.#resume, h.statusText))) return;
+    if (this.#framing === Framing.None || (this.#framing === Framing.Length && this.#remaining === 0))
+      this.#phase = Phase.Done;
   }
 
   #readBody(d: Buffer): Buffer | undefined {
@@ -286,7 +264,7 @@ export class H1Connection {
         const n = Math.min(d.length, this.#remaining);
         this.#remaining -= n;
         this.#deliver(n === d.length ? d : d.subarray(0, n));
-        if (this.#remaining === 0 && this.#phase === Phase.Body) this.#complete();
+        if (this.#remaining === 0 && this.#phase === Phase.Body) this.#phase = Phase.Done;
         return n === d.length ? undefined : d.subarray(n);
       }
       case Framing.Chunked: {
@@ -295,7 +273,7 @@ export class H1Connection {
           this.#protocolError(r.error);
           return undefined;
         }
-        if (r.done && this.#phase === Phase.Body) this.#complete();
+        if (r.done && this.#phase === Phase.Body) this.#phase = Phase.Done;
         return r.rest;
       }
       case Framing.ToEof:
@@ -308,29 +286,43 @@ export class H1Connection {
 
   #deliver(chunk: Buffer): void {
     if (chunk.length === 0 || this.#phase !== Phase.Body) return;
-    if (this.#handler?.onData?.(chunk) === false) this.#socket.pause();
+    const handler = this.#handler;
+    let more = true;
+    const ok = this.#call(() => {
+      more = handler?.onData?.(chunk) !== false;
+    });
+    if (ok && !more) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
   }
 
   #resume = (): void => {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#touch();
     if (!this.#socket.destroyed) this.#socket.resume();
   };
 
-  #onEnd(): void {
-    if (this.#dead && this.#phase === Phase.Idle) return;
-    this.#dead = true;
-    if (this.#phase === Phase.Body && this.#framing === Framing.ToEof) return this.#complete();
-    this.#fail(new H1Error("MESHTUNE_UPSTREAM_RESET", "other side closed"), true);
+  /** 'end' or 'close' from the server's side. */
+  #onPeerGone(): void {
+    if (this.#phase === Phase.Body && this.#framing === Framing.ToEof) {
+      this.#phase = Phase.Done;
+      return this.#complete(false);
+    }
+    if (this.#phase === Phase.Idle) this.#markUnusable(true);
+    else this.#fail(new H1Error("MESHTUNE_UPSTREAM_RESET", "other side closed"), true);
   }
 
-  #complete(): void {
+  /** The response is over; `extra`: bytes followed it. Reports onComplete last. */
+  #complete(extra: boolean): void {
     const handler = this.#handler;
-    const reusable = this.#keepAlive && this.#bodyDone && !this.#dead;
-    this.#stopBody();
+    const reusable = this.#keepAlive && this.#bodyDone && !extra && !this.#unusable;
+    this.#stopBody?.();
     this.#finish();
     if (!reusable) {
-      this.#unusable();
-      // Let the handler relay the end first; the socket goes after it.
-      queueMicrotask(() => this.#socket.destroy());
+      this.#markUnusable(false);
+      this.#socket.destroy();
     }
     handler?.onComplete?.(null);
   }
@@ -339,37 +331,52 @@ export class H1Connection {
     this.#phase = Phase.Idle;
     this.#handler = undefined;
     this.#chunked = undefined;
+    this.#stopBody = undefined;
+    this.#head = undefined;
     // The timer stays armed: it finds the connection idle and lapses, or serves the next
     // request (re-armed for what is left) - no timer per request.
-    if (this.#socket.isPaused()) this.#socket.resume();
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
     if (this.#idleWaiters.length > 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
 
-  #fail(err: Error, byPeer = false): void {
+  /** Ends the request in flight (if any) with `err`; once: re-entrant calls find no handler. */
+  #fail(err: Error, byPeer: boolean): void {
     const handler = this.#handler;
-    if (!handler) return;
-    this.#stopBody();
-    this.#finish();
-    this.#unusable(byPeer);
-    handler.onError?.(err);
+    if (handler) {
+      this.#stopBody?.();
+      this.#finish();
+    }
+    this.#markUnusable(byPeer);
+    handler?.onError?.(err);
   }
 
   #abort = (err?: Error): void => {
     if (!this.#handler) return;
-    this.#dead = true;
-    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "request aborted"));
+    this.#fail(err ?? new H1Error("MESHTUNE_UPSTREAM_RESET", "request aborted"), false);
     this.#socket.destroy();
   };
+
+  /** Runs a handler callback; one that throws aborts the request. False when it did. */
+  #call(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (err) {
+      this.#abort(err instanceof Error ? err : new Error(String(err)));
+      return false;
+    }
+  }
 
   #protocolError(detail: string): void {
     this.#abort(new H1Error("MESHTUNE_UPSTREAM_PROTOCOL", `upstream protocol error: ${detail}`));
   }
 
-  #unusableCalled = false;
-  #unusable(byPeer = false): void {
-    if (this.#unusableCalled) return;
-    this.#unusableCalled = true;
-    this.#dead = true;
+  #markUnusable(byPeer: boolean): void {
+    if (this.#unusable) return;
+    this.#unusable = true;
     this.#onUnusable(byPeer);
   }
 
@@ -379,13 +386,11 @@ export class H1Connection {
     if (this.#timeoutMs <= 0) return;
     const now = this.#clock.now();
     this.#lastActivity = now;
-    const due = now + this.#timeoutMs;
-    if (this.#timer && this.#timerDue <= due) return;
+    if (this.#timer && this.#timerDue <= now + this.#timeoutMs) return;
     this.#timer?.cancel(); // armed for a longer timeout than this request's
     this.#arm(this.#timeoutMs);
   }
 
-  #timerDue = 0;
   #arm(ms: number): void {
     this.#timerDue = this.#clock.now() + ms;
     this.#timer = this.#clock.setTimeout(this.#onTimer, ms);
@@ -394,6 +399,8 @@ export class H1Connection {
   #onTimer = (): void => {
     this.#timer = undefined;
     if (this.#phase === Phase.Idle || this.#timeoutMs <= 0) return;
+    // Held back by the client, or still sending the body: not the upstream's delay.
+    if (this.#paused || !this.#bodyDone) return this.#arm(this.#timeoutMs);
     const left = this.#lastActivity + this.#timeoutMs - this.#clock.now();
     if (left > 0) return this.#arm(left);
     const headers = this.#phase === Phase.Head;

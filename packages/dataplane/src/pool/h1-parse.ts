@@ -2,7 +2,7 @@
  * HTTP/1.1 response parsing for the pooled connections' client (h1-client.ts): the status line
  * and header block (RFC 9112 §4, §5) and the chunked transfer coding (§7.1). Strict where
  * leniency lets a response be read two ways (request smuggling's raw material): obsolete line
- * folding, a header name that is not a token, CR/LF/NUL inside a value, conflicting
+ * folding, a header name that is not a token, a control character inside a value, conflicting
  * Content-Length values, a malformed chunk size are protocol errors (502 to the client).
  */
 
@@ -21,7 +21,8 @@ export interface ResponseHead {
 export type HeadResult = { ok: true; head: ResponseHead } | { ok: false; error: string };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
+/** Field values: HTAB, visible ASCII, SP and obs-text (RFC 9110 §5.5); node's writeHead refuses the rest. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^\d{1,15}$/;
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 
@@ -38,6 +39,7 @@ export function parseHead(text: string): HeadResult {
   const code = first.slice(9, 12);
   if (!/^\d{3}$/.test(code) || (first.length > 12 && first.charCodeAt(12) !== 32)) return fail("malformed status line");
   const status = Number(code);
+  if (status < 100) return fail("malformed status line");
   const headers: string[] = [];
   let keepAlive = minor === 1;
   let chunked = false;
@@ -73,6 +75,8 @@ export function parseHead(text: string): HeadResult {
       }
     }
   }
+  // Transfer-Encoding in an HTTP/1.0 response: close after it (RFC 9112 §6.1).
+  if (te && minor === 0) keepAlive = false;
   if (te && !chunked) {
     // A coding other than chunked last: the body runs to the end of the connection (§6.3).
     contentLength = undefined;
