@@ -417,6 +417,65 @@ describe("h1 codec: review regressions (2026-12-02)", () => {
   });
 });
 
+describe("h1 codec: second review (2026-12-02)", () => {
+  it("a reset during a body read to the connection's end is an error, not a complete response", async () => {
+    const port = await rawServer((sock) => {
+      sock.write("HTTP/1.1 200 OK\r\n\r\npartial-bo");
+      setTimeout(() => sock.resetAndDestroy(), 20);
+    });
+    const { h1, unusable } = await connect(port);
+    const r = await send(h1);
+    expect(r.out).toMatchObject({ kind: "error", code: "MESHTUNE_UPSTREAM_RESET" });
+    expect(unusable).toEqual([true]);
+  });
+
+  it("an upstream that stops reading the request body times out; a closed connection leaves no timer behind", async () => {
+    const clock = new FakeClock(0);
+    const server = net.createServer((sock) => sock.pause());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    closers.push(() => server.close());
+    const { h1 } = await connect((server.address() as net.AddressInfo).port, clock);
+    const big = Buffer.alloc(1024 * 1024, "b");
+    const body = Readable.from(Array.from({ length: 32 }, () => big));
+    const { handler, seen } = collect();
+    h1.dispatch(
+      { method: "POST", path: "/", headers: ["content-length", String(32 * big.length)], body, timeoutMs: 300 },
+      handler,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    clock.advance(300);
+    clock.advance(300);
+    expect(await seen.done).toMatchObject({ kind: "error", code: "MESHTUNE_HEADERS_TIMEOUT" });
+    expect(clock.pending).toBe(0);
+  });
+
+  it("an exception in onComplete reaches onError once; bytes on an idle connection are the server's doing", async () => {
+    const port = await rawServer((sock) => sock.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+    const { h1 } = await connect(port);
+    const errors: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      h1.dispatch(GET, {
+        onComplete() {
+          throw new Error("release failed");
+        },
+        onError(e) {
+          errors.push(e.message);
+          resolve();
+        },
+      }),
+    );
+    await done;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toEqual(["release failed"]);
+    const idle = net.createServer((sock) => setTimeout(() => sock.write("HTTP/1.1 408 Request Timeout\r\n\r\n"), 20));
+    await new Promise<void>((r) => idle.listen(0, "127.0.0.1", r));
+    closers.push(() => idle.close());
+    const b = await connect((idle.address() as net.AddressInfo).port);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.unusable).toEqual([true]);
+  });
+});
+
 describe("h1 parsers", () => {
   it("parseHead: status, reason, keep-alive by version and Connection, Content-Length lists", () => {
     const h = parseHead("HTTP/1.1 404 Not Found\r\nContent-Length: 5, 5\r\nConnection: keep-alive");

@@ -98,6 +98,10 @@ function trimOws(s: string): string {
 
 /** A Content-Length field (possibly "5, 5"): its value, or undefined when invalid or unlike `prev`. */
 function lengthOf(value: string, prev: number | undefined): number | undefined {
+  if (DIGITS.test(value)) {
+    const n = Number(value);
+    return prev === undefined || prev === n ? n : undefined;
+  }
   let out = prev;
   for (const part of value.split(",")) {
     const v = trimOws(part);

@@ -166,12 +166,18 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     const res = this.rc.res;
     if (res.write(chunk)) return true;
-    // Back-pressure: undici stops reading the upstream socket until the client drains.
-    res.once("drain", this.#onDrain);
+    // Back-pressure: the connection stops reading the upstream socket until the client drains.
+    // Once: the rest of a socket read may still arrive after the first `false`.
+    if (!this.#awaitingDrain) {
+      this.#awaitingDrain = true;
+      res.once("drain", this.#onDrain);
+    }
     return false;
   }
 
+  #awaitingDrain = false;
   #onDrain = (): void => {
+    this.#awaitingDrain = false;
     this.#resume?.();
   };
 
