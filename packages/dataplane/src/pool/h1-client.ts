@@ -31,58 +31,10 @@
  * must not escape into the socket's 'data' listener and end the process.
  */
 import type { Socket } from "node:net";
-import type { Readable } from "node:stream";
-import type { Clock, TimerHandle } from "../clock.js";
+import { type DeadlineState, IdleDeadline } from "./h1-deadline.js";
 import { ChunkedDecoder, parseHead, type ResponseHead } from "./h1-parse.js";
 import { pipeRequestBody, serializeHead } from "./h1-request.js";
-
-export type H1ErrorCode =
-  | "MESHTUNE_UPSTREAM_RESET"
-  | "MESHTUNE_HEADERS_TIMEOUT"
-  | "MESHTUNE_BODY_TIMEOUT"
-  | "MESHTUNE_UPSTREAM_PROTOCOL";
-
-export class H1Error extends Error {
-  readonly code: H1ErrorCode;
-  constructor(code: H1ErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** undici's legacy DispatchHandler, as far as the proxy uses it. */
-export interface H1Handler {
-  onConnect?(abort: (err?: Error) => void): void;
-  onHeaders?(statusCode: number, rawHeaders: string[], resume: () => void, statusText: string): boolean;
-  onData?(chunk: Buffer): boolean;
-  onComplete?(trailers: string[] | null): void;
-  onError?(err: Error): void;
-}
-
-export interface H1Request {
-  method: string;
-  path: string;
-  /** Flat [name, value, …] or an object; CR, LF and NUL are refused (the request fails). */
-  headers?: readonly string[] | Readonly<Record<string, string>> | null;
-  body?: Readable | null;
-  /** Inactivity deadline (see the header comment); 0 or absent: none. */
-  timeoutMs?: number;
-}
-
-export interface H1Options {
-  socket: Socket;
-  clock: Clock;
-  /** Host header when a request carries none (origin host[:port]). */
-  defaultHost: string;
-  /** Response header block limit (node's and undici's default: 16 KiB). */
-  maxHeaderBytes?: number;
-  /**
-   * The connection must not serve another request (called before the handler's onComplete or
-   * onError). `byPeer`: the server closed it; otherwise this side decided (abort, protocol
-   * error, a response that ends the connection).
-   */
-  onUnusable(byPeer: boolean): void;
-}
+import { H1Error, type H1Handler, type H1Options, type H1Request } from "./h1-types.js";
 
 enum Phase {
   Idle = 0,
@@ -101,7 +53,6 @@ const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
 export class H1Connection {
   readonly #socket: Socket;
-  readonly #clock: Clock;
   readonly #defaultHost: string;
   readonly #maxHeaderBytes: number;
   readonly #onUnusable: (byPeer: boolean) => void;
@@ -116,10 +67,7 @@ export class H1Connection {
   #bodyDone = true;
   #stopBody: (() => void) | undefined;
   #paused = false;
-  #timeoutMs = 0;
-  #lastActivity = 0;
-  #timer: TimerHandle | undefined;
-  #timerDue = 0;
+  readonly #deadline: IdleDeadline;
   #unusable = false;
   /** The socket saw an error (a reset): a body read to the connection's end is cut, not complete. */
   #peerError = false;
@@ -127,10 +75,13 @@ export class H1Connection {
 
   constructor(o: H1Options) {
     this.#socket = o.socket;
-    this.#clock = o.clock;
     this.#defaultHost = o.defaultHost;
     this.#maxHeaderBytes = o.maxHeaderBytes ?? 16 * 1024;
     this.#onUnusable = o.onUnusable;
+    this.#deadline = new IdleDeadline(o.clock, {
+      deadlineState: () => this.#deadlineState(),
+      expire: (ms) => this.#expire(ms),
+    });
     o.socket.on("data", (d: Buffer) => this.#onData(d));
     o.socket.on("end", () => this.#onPeerGone(false));
     o.socket.on("close", (hadError: boolean) => this.#onPeerGone(hadError || this.#peerError));
@@ -163,9 +114,7 @@ export class H1Connection {
     this.#keepAlive = true;
     this.#head = undefined;
     this.#paused = false;
-    const timeoutMs = req.timeoutMs ?? 0;
-    this.#timeoutMs = timeoutMs > 0 && Number.isFinite(timeoutMs) ? timeoutMs : 0;
-    this.#touch();
+    this.#deadline.start(req.timeoutMs ?? 0);
     if (!this.#call(() => handler.onConnect?.(this.#abort)) || this.#handler !== handler) return false;
     let head: { text: string; chunked: boolean };
     try {
@@ -179,10 +128,10 @@ export class H1Connection {
     if (req.body)
       this.#stopBody = pipeRequestBody(req.body, head.chunked, {
         socket: this.#socket,
-        touch: () => this.#touch(),
+        touch: () => this.#deadline.touch(),
         done: () => {
           this.#bodyDone = true;
-          this.#touch(); // the headers deadline starts when the request is sent
+          this.#deadline.touch(); // the headers deadline starts when the request is sent
         },
         fail: () =>
           this.#abort(new H1Error("MESHTUNE_UPSTREAM_RESET", "the request body ended early (client went away)")),
@@ -206,7 +155,7 @@ export class H1Connection {
       this.#socket.destroy();
       return;
     }
-    this.#touch();
+    this.#deadline.touch();
     let rest: Buffer | undefined = d;
     while (rest && rest.length > 0 && (this.#phase === Phase.Head || this.#phase === Phase.Body)) {
       rest = this.#phase === Phase.Head ? this.#readHead(rest) : this.#readBody(rest);
@@ -306,7 +255,7 @@ export class H1Connection {
   #resume = (): void => {
     if (!this.#paused) return;
     this.#paused = false;
-    this.#touch();
+    this.#deadline.touch();
     if (!this.#socket.destroyed) this.#socket.resume();
   };
 
@@ -393,43 +342,28 @@ export class H1Connection {
     this.#unusable = true;
     // The timer's closure would keep this connection (and its PooledConnection) alive until it
     // lapsed: 1,000 closed connections held 2.5 MiB in the second review's measurement.
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    this.#deadline.cancel();
     this.#onUnusable(byPeer);
   }
 
-  // ---- timeout: one lazily armed timer per connection ----
+  // ---- the inactivity deadline (h1-deadline.ts) ----
 
-  #touch(): void {
-    if (this.#timeoutMs <= 0) return;
-    const now = this.#clock.now();
-    this.#lastActivity = now;
-    if (this.#timer && this.#timerDue <= now + this.#timeoutMs) return;
-    this.#timer?.cancel(); // armed for a longer timeout than this request's
-    this.#arm(this.#timeoutMs);
-  }
-
-  #arm(ms: number): void {
-    this.#timerDue = this.#clock.now() + ms;
-    this.#timer = this.#clock.setTimeout(this.#onTimer, ms);
-  }
-
-  #onTimer = (): void => {
-    this.#timer = undefined;
-    if (this.#phase === Phase.Idle || this.#timeoutMs <= 0) return;
+  #deadlineState(): DeadlineState {
+    if (this.#phase === Phase.Idle) return "idle";
     // Held back by the client, or waiting for the client's body: not the upstream's delay.
     // An upstream that stops reading the body (the socket needs a drain) is.
-    if (this.#paused || (!this.#bodyDone && !this.#socket.writableNeedDrain)) return this.#arm(this.#timeoutMs);
-    const left = this.#lastActivity + this.#timeoutMs - this.#clock.now();
-    if (left > 0) return this.#arm(left);
+    return this.#paused || (!this.#bodyDone && !this.#socket.writableNeedDrain) ? "held" : "running";
+  }
+
+  #expire(timeoutMs: number): void {
     const headers = this.#phase === Phase.Head;
     this.#abort(
       new H1Error(
         headers ? "MESHTUNE_HEADERS_TIMEOUT" : "MESHTUNE_BODY_TIMEOUT",
-        `no ${headers ? "response headers" : "response data"} within ${this.#timeoutMs} ms`,
+        `no ${headers ? "response headers" : "response data"} within ${timeoutMs} ms`,
       ),
     );
-  };
+  }
 }
 
 /** Hands `err` to the handler's onError; an exception there is reported as a warning, not thrown into a socket listener. */
@@ -440,3 +374,5 @@ function report(handler: H1Handler, err: unknown): void {
     process.emitWarning(e instanceof Error ? e : String(e), "MeshtuneHandlerError");
   }
 }
+
+export { H1Error, type H1ErrorCode, type H1Handler, type H1Options, type H1Request } from "./h1-types.js";
