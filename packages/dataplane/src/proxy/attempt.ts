@@ -1,10 +1,11 @@
 /**
  * One downstream request (RequestContext) and one upstream attempt (Attempt). The attempt is
- * the only object per try: it waits in the pool's queue (AcquireWaiter), is undici's dispatch
- * handler (raw headers straight to writeHead, back-pressure through undici's pause/resume,
- * cancellation through the abort function undici hands it), and reports its own outcome.
- * No AbortController, AbortSignal.any, promise or timer per request: the upstream timeouts
- * are undici's own headersTimeout/bodyTimeout (issue #15; nodejs/node#48419, #55328, #54614).
+ * the only object per try: it waits in the pool's queue (AcquireWaiter), is the connection's
+ * dispatch handler in undici's shape (raw headers straight to writeHead, back-pressure through
+ * the resume function it is handed, cancellation through the abort function), and reports its
+ * own outcome. No AbortController, AbortSignal.any, promise or timer per request: the upstream
+ * timeouts are the connection's (pool/h1-deadline.ts; undici's headersTimeout/bodyTimeout for
+ * h2) (issue #15; nodejs/node#48419, #55328, #54614).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
@@ -146,7 +147,7 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
     } else this.#abort?.(new Error("client went away"));
   }
 
-  // ---- undici dispatch handler (legacy raw-header API: no header object parsed for us) ----
+  // ---- dispatch handler (undici's legacy raw-header shape: no header object parsed for us) ----
   onConnect(abort: (err?: Error) => void): void {
     this.#abort = abort;
     if (this.rc.clientClosed) abort(new Error("client went away"));
@@ -182,7 +183,7 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   };
 
   onComplete(): void {
-    // undici closes such a socket only after this returns; releasing it first would hand a
+    // The connection closes such a socket only after this returns; releasing it first would hand a
     // closing connection to the next waiter (review regression: no request lost to it).
     if (this.upstreamCloses) this.conn?.retire();
     this.rc.res.end();

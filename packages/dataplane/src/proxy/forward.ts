@@ -2,7 +2,7 @@
  * The request path, in four steps around one attempt object (attempt.ts):
  *   pick    — route, then the balancer picks an endpoint not yet tried by this request;
  *   acquire — the endpoint's pool hands over a connection now or queues the attempt;
- *   dispatch— undici dispatch() on that connection with the attempt as handler;
+ *   dispatch— the connection's dispatch() (our h1 codec, undici for h2) with the attempt as handler;
  *   relay   — raw response headers to writeHead, body chunks with back-pressure, then end.
  * A failed attempt is retried onto another endpoint when the request is idempotent and
  * body-less, the retry budget allows it (Envoy retry_budget: budget_percent of active
@@ -249,7 +249,7 @@ export class Forwarder implements AttemptSink {
     if (a.headersSent) {
       const status = a.status;
       if ((status === 204 || status === 304) && code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH") {
-        // RFC 9110 lets a 304 carry the Content-Length of the full representation; undici
+        // RFC 9110 lets a 304 carry the Content-Length of the full representation; undici (h2)
         // rejects it. There is no body to relay: end cleanly (the connection is retired).
         rc.res.end();
         this.#report(a, { status, poolWaitMs: a.waitedMs, reused: a.reused });

@@ -89,7 +89,7 @@ export function withFields(list: readonly string[], extra: Readonly<Record<strin
   return out;
 }
 
-/** Downstream response fields from undici's raw response headers (Buffers, latin1), in one pass. */
+/** Downstream response fields from the raw response headers (strings from the h1 codec, latin1 Buffers from undici), in one pass. */
 export function responseHeaderList(raw: readonly (Buffer | string)[]): string[] {
   const list: string[] = [];
   let listed: string[] | undefined;

@@ -1,6 +1,6 @@
 /**
  * Warm the request path before /ready (issue #15). Pool warm-up makes the connections ready,
- * but the JavaScript that serves a request (listener, forwarder, balancer, undici's client,
+ * but the JavaScript that serves a request (listener, forwarder, balancer, the upstream client,
  * the relay) is still compiled lazily: the bench's cold-start runs showed the slow requests
  * of the first 1,000 were the first ~25, all in the first ~100 ms after /ready, with no pool
  * wait — the proxy's own code was cold (bench/README.md, coldstart, 2026-11-26).
