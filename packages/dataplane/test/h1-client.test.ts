@@ -476,6 +476,72 @@ describe("h1 codec: second review (2026-12-02)", () => {
   });
 });
 
+describe("h1 codec: any bytes from the server", () => {
+  it("end every request exactly once (complete or error) and never throw, however they are split", async () => {
+    // Pieces of real responses and of broken ones, shuffled and cut at random points.
+    const piece = fc.constantFrom(
+      "HTTP/1.1 200 OK\r\n",
+      "HTTP/1.1 100 Continue\r\n\r\n",
+      "HTTP/1.0 204 No Content\r\n",
+      "Content-Length: 3\r\n",
+      "Content-Length: x\r\n",
+      "Transfer-Encoding: chunked\r\n",
+      "Connection: close\r\n",
+      " folded\r\n",
+      "\r\n",
+      "abc",
+      "3\r\nabc\r\n",
+      "0\r\n\r\n",
+      "zz\r\n",
+      "\x01\x00\xff",
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 6 }),
+        async (pieces, cuts) => {
+          const wire = Buffer.from(pieces.join(""), "latin1");
+          const server = net.createServer((sock) => {
+            sock.on("error", () => {});
+            sock.once("data", async () => {
+              let at = 0;
+              for (const c of cuts) {
+                if (at >= wire.length) break;
+                sock.write(wire.subarray(at, at + c));
+                at += c;
+                await new Promise((r) => setImmediate(r));
+              }
+              sock.end(wire.subarray(at));
+            });
+          });
+          await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+          try {
+            const { h1 } = await connect((server.address() as net.AddressInfo).port);
+            const ends: string[] = [];
+            await new Promise<void>((resolve) => {
+              h1.dispatch(GET, {
+                onComplete: () => {
+                  ends.push("complete");
+                  resolve();
+                },
+                onError: () => {
+                  ends.push("error");
+                  resolve();
+                },
+              });
+            });
+            await new Promise((r) => setTimeout(r, 5));
+            expect(ends).toHaveLength(1);
+          } finally {
+            server.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+});
+
 describe("h1 parsers", () => {
   it("parseHead: status, reason, keep-alive by version and Connection, Content-Length lists", () => {
     const h = parseHead("HTTP/1.1 404 Not Found\r\nContent-Length: 5, 5\r\nConnection: keep-alive");
