@@ -105,7 +105,7 @@ export class H1Connection {
   dispatch(req: H1Request, handler: H1Handler): boolean {
     if (this.#phase !== Phase.Idle || this.#unusable || this.#socket.destroyed) {
       const err = new H1Error("MESHTUNE_UPSTREAM_RESET", "connection closed before the request was sent");
-      queueMicrotask(() => handler.onError?.(err));
+      queueMicrotask(() => report(handler, err));
       return false;
     }
     this.#phase = Phase.Head;
