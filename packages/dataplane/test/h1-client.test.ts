@@ -76,6 +76,28 @@ function collect(): { handler: H1Handler; seen: Seen } {
   return { handler, seen };
 }
 
+/** A handler that holds the response back (onData answers false) until `release()`. */
+function collectHeldBack() {
+  const { handler, seen } = collect();
+  let resume: (() => void) | undefined;
+  handler.onHeaders = (status, _h, r) => {
+    seen.status = status;
+    resume = r;
+    return true;
+  };
+  const onData = handler.onData!;
+  handler.onData = (c) => {
+    onData(c);
+    return false;
+  };
+  /** Stops holding back and resumes reading. */
+  const release = (): void => {
+    handler.onData = onData;
+    resume?.();
+  };
+  return { handler, seen, release };
+}
+
 async function connect(port: number, clock = systemClock) {
   const socket = net.connect(port, "127.0.0.1");
   await new Promise((r) => socket.once("connect", r));
@@ -256,23 +278,12 @@ describe("h1 codec on a socket", () => {
       setTimeout(() => sock.write("def"), 30);
     });
     const { h1, socket } = await connect(port);
-    let resume: (() => void) | undefined;
-    const { handler, seen } = collect();
-    handler.onHeaders = (s, _h, r) => {
-      seen.status = s;
-      resume = r;
-      return true;
-    };
-    const onData = handler.onData!;
-    handler.onData = (c) => {
-      onData(c);
-      return false;
-    };
+    const { handler, seen, release } = collectHeldBack();
     h1.dispatch(GET, handler);
     await new Promise((r) => setTimeout(r, 80));
     expect(socket.isPaused()).toBe(true);
     expect(Buffer.concat(seen.body).toString()).toBe("abc");
-    resume?.();
+    release();
     expect(await seen.done).toEqual({ kind: "complete" });
     expect(Buffer.concat(seen.body).toString()).toBe("abcdef");
   });
@@ -348,26 +359,14 @@ describe("h1 codec: review regressions (2026-12-02)", () => {
       setTimeout(() => sock.write("cd"), 30);
     });
     const { h1 } = await connect(port, clock);
-    let resume: (() => void) | undefined;
-    const { handler, seen } = collect();
-    handler.onHeaders = (st, _h, r) => {
-      seen.status = st;
-      resume = r;
-      return true;
-    };
-    const onData = handler.onData!;
-    handler.onData = (c) => {
-      onData(c);
-      return false;
-    };
+    const { handler, seen, release } = collectHeldBack();
     h1.dispatch({ ...GET, timeoutMs: 300 }, handler);
     await new Promise((r) => setTimeout(r, 50));
     clock.advance(1_000);
     await new Promise((r) => setTimeout(r, 50));
     clock.advance(1_000);
     expect(seen.status).toBe(200);
-    handler.onData = onData;
-    resume?.();
+    release();
     expect(await seen.done).toEqual({ kind: "complete" });
     expect(Buffer.concat(seen.body).toString()).toBe("abcd");
     const port2 = await rawServer(() => {});

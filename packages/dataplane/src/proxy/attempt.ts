@@ -95,8 +95,6 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   /** Upstream latency: dispatch to response headers (what the score and outlier detection see). */
   upstreamMs = 0;
   status = 0;
-  /** The upstream said `Connection: close`: the connection must not go back to the pool. */
-  upstreamCloses = false;
   #abort: ((err?: Error) => void) | undefined;
   #resume: (() => void) | undefined;
   #over = false;
@@ -159,7 +157,6 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
     this.upstreamMs = this.rc.clock.now() - this.dispatchedAt;
     this.status = statusCode;
     this.#resume = resume;
-    this.upstreamCloses = saysClose(rawHeaders);
     this.rc.res.writeHead(statusCode, responseHeaderList(rawHeaders));
     return true;
   }
@@ -183,9 +180,10 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   };
 
   onComplete(): void {
-    // The connection closes such a socket only after this returns; releasing it first would hand a
-    // closing connection to the next waiter (review regression: no request lost to it).
-    if (this.upstreamCloses) this.conn?.retire();
+    // A response that ends its connection (Connection: close, body to EOF, bytes past it) has
+    // already retired it: the h1 codec calls onUnusable before onComplete (h1-client.ts), so
+    // the release below never hands a closing connection to the next waiter. HTTP/2 has no
+    // Connection field (RFC 9113 §8.2.2).
     this.rc.res.end();
     this.#sink.completed(this);
   }
@@ -193,13 +191,4 @@ export class Attempt implements AcquireWaiter, Dispatcher.DispatchHandler {
   onError(err: Error): void {
     this.#sink.errored(this, err);
   }
-}
-
-function saysClose(raw: readonly (Buffer | string)[]): boolean {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const n = raw[i]!;
-    if (n.length === 10 && n.toString("latin1").toLowerCase() === "connection")
-      return raw[i + 1]!.toString("latin1").toLowerCase().includes("close");
-  }
-  return false;
 }
